@@ -1,0 +1,274 @@
+package dev.echochain.identity;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.math.BigInteger;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import io.spiffe.bundle.x509bundle.X509Bundle;
+import io.spiffe.bundle.x509bundle.X509BundleSet;
+import io.spiffe.exception.BundleNotFoundException;
+import io.spiffe.exception.SocketEndpointAddressException;
+import io.spiffe.spiffeid.TrustDomain;
+import io.spiffe.svid.x509svid.X509Svid;
+import io.spiffe.workloadapi.DefaultWorkloadApiClient;
+import io.spiffe.workloadapi.Watcher;
+import io.spiffe.workloadapi.WorkloadApiClient;
+import io.spiffe.workloadapi.X509Context;
+import io.spiffe.workloadapi.X509Source;
+import io.spiffe.workloadapi.retry.ExponentialBackoffPolicy;
+
+/**
+ * The workload's current X.509-SVID and trust bundles, kept up to date by a watch on the SPIFFE Workload API.
+ *
+ * <p>java-spiffe's {@code SpiffeKeyManager} and {@code SpiffeTrustManager} read from this source at every TLS
+ * handshake, so a rotated SVID or bundle is used by the next handshake without any reload. Unlike
+ * {@code DefaultX509Source}, this source never blocks its creator: a service starts, reports itself not ready, and
+ * becomes ready as soon as the first SVID arrives. Each update is logged with the SPIFFE ID, serial and expiry.
+ */
+public final class WorkloadIdentity implements X509Source {
+
+    private static final System.Logger LOGGER = System.getLogger(WorkloadIdentity.class.getName());
+
+    /*
+     * Reconnect quickly: a workload should be ready within a second of the agent's socket appearing. The
+     * library's default backoff grows to minutes.
+     */
+    private static final ExponentialBackoffPolicy RECONNECT = ExponentialBackoffPolicy.builder()
+            .initialDelay(Duration.ofMillis(100))
+            .maxDelay(Duration.ofMillis(500))
+            .backoffMultiplier(2)
+            .maxRetries(ExponentialBackoffPolicy.UNLIMITED_RETRIES)
+            .build();
+
+    private final IdentityConfig config;
+    private final Clock clock;
+    private final WorkloadApiClient client;
+    private final AtomicReference<X509Svid> svid = new AtomicReference<>();
+    private final AtomicReference<X509BundleSet> bundles = new AtomicReference<>();
+    private final AtomicLong updates = new AtomicLong();
+    private final AtomicLong rotations = new AtomicLong();
+    private final CountDownLatch firstSvid = new CountDownLatch(1);
+    private final ScheduledExecutorService rewatch = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("workload-api-rewatch").factory());
+    private volatile boolean closed;
+
+    private WorkloadIdentity(IdentityConfig config, Clock clock, WorkloadApiClient client) {
+        this.config = config;
+        this.clock = clock;
+        this.client = client;
+    }
+
+    /**
+     * Connects to the Workload API and starts watching for X.509-SVID updates. Returns at once; use
+     * {@link #awaitSvid(Duration)} to wait for the first SVID.
+     *
+     * @param config where the Workload API lives
+     * @return the watching identity source
+     * @throws IllegalArgumentException when the Workload API address is malformed
+     */
+    public static WorkloadIdentity start(IdentityConfig config) {
+        return start(config, Clock.systemUTC());
+    }
+
+    static WorkloadIdentity start(IdentityConfig config, Clock clock) {
+        Objects.requireNonNull(config, "config must not be null");
+        WorkloadApiClient client;
+        try {
+            client = DefaultWorkloadApiClient.newClient(DefaultWorkloadApiClient.ClientOptions.builder()
+                    .spiffeSocketPath(config.endpointSocket())
+                    .exponentialBackoffPolicy(RECONNECT)
+                    .build());
+        } catch (SocketEndpointAddressException e) {
+            throw new IllegalArgumentException("Workload API address '" + config.endpointSocket()
+                    + "' is not valid: " + e.getMessage(), e);
+        }
+        WorkloadIdentity identity = new WorkloadIdentity(config, clock, client);
+        LOGGER.log(Level.INFO, "Watching the SPIFFE Workload API at {0}", config.endpointSocket());
+        client.watchX509Context(identity.new ContextWatcher());
+        return identity;
+    }
+
+    /**
+     * Waits for the first X.509-SVID, logging once every few seconds while it waits.
+     *
+     * @param timeout how long to wait at most
+     * @return {@code true} when an SVID is held, {@code false} when the timeout passed first
+     * @throws InterruptedException when the waiting thread is interrupted
+     */
+    public boolean awaitSvid(Duration timeout) throws InterruptedException {
+        Instant deadline = clock.instant().plus(timeout);
+        Duration step = Duration.ofSeconds(5);
+        while (true) {
+            Duration left = Duration.between(clock.instant(), deadline);
+            if (left.isNegative() || left.isZero()) {
+                return firstSvid.getCount() == 0;
+            }
+            if (firstSvid.await(Math.min(left.toMillis(), step.toMillis()), TimeUnit.MILLISECONDS)) {
+                return true;
+            }
+            LOGGER.log(Level.INFO, "Waiting for an X.509-SVID from the Workload API at {0} ({1} s left)",
+                    config.endpointSocket(), Math.max(0, Duration.between(clock.instant(), deadline).toSeconds()));
+        }
+    }
+
+    /**
+     * Returns the current X.509-SVID.
+     *
+     * @return the SVID used for the next handshake
+     * @throws IllegalStateException when no SVID has arrived yet, which fails the handshake that asked
+     */
+    @Override
+    public X509Svid getX509Svid() {
+        X509Svid current = svid.get();
+        if (current == null) {
+            throw new IllegalStateException("No X.509-SVID has been received from the Workload API at "
+                    + config.endpointSocket() + " yet");
+        }
+        return current;
+    }
+
+    /**
+     * Returns the X.509 bundle of a trust domain.
+     *
+     * @param trustDomain the trust domain of a peer
+     * @return its bundle
+     * @throws BundleNotFoundException when the Workload API sent no bundle for that trust domain
+     */
+    @Override
+    public X509Bundle getBundleForTrustDomain(TrustDomain trustDomain) throws BundleNotFoundException {
+        X509BundleSet set = bundles.get();
+        if (set == null) {
+            throw new BundleNotFoundException("No X.509 bundle has been received from the Workload API yet");
+        }
+        return set.getBundleForTrustDomain(trustDomain);
+    }
+
+    /**
+     * Returns the SVID held now, if any.
+     *
+     * @return the current SVID, or empty before the first one arrives
+     */
+    public Optional<X509Svid> currentSvid() {
+        return Optional.ofNullable(svid.get());
+    }
+
+    /**
+     * Tells whether an SVID is held and its leaf certificate is inside its validity period.
+     *
+     * @return {@code true} when the service can take part in mutual TLS
+     */
+    public boolean hasValidSvid() {
+        X509Svid current = svid.get();
+        if (current == null) {
+            return false;
+        }
+        Instant now = clock.instant();
+        return !now.isBefore(current.getLeaf().getNotBefore().toInstant())
+                && now.isBefore(current.getLeaf().getNotAfter().toInstant());
+    }
+
+    /**
+     * Seconds until the current SVID expires; negative once it has, and {@code NaN} before the first SVID.
+     *
+     * @return seconds to expiry
+     */
+    public double secondsToExpiry() {
+        X509Svid current = svid.get();
+        if (current == null) {
+            return Double.NaN;
+        }
+        return Duration.between(clock.instant(), current.getLeaf().getNotAfter().toInstant()).toMillis() / 1000.0;
+    }
+
+    /**
+     * Counts the SVIDs received after the first one.
+     *
+     * @return rotations seen since start
+     */
+    public long rotations() {
+        return rotations.get();
+    }
+
+    /**
+     * Counts every update pushed by the Workload API, the first included.
+     *
+     * @return updates seen since start
+     */
+    public long updates() {
+        return updates.get();
+    }
+
+    /**
+     * The Workload API address this source watches.
+     *
+     * @return the address
+     */
+    public String endpoint() {
+        return config.endpointSocket();
+    }
+
+    /** Stops the watch and closes the connection to the Workload API. */
+    @Override
+    public void close() {
+        closed = true;
+        rewatch.shutdownNow();
+        try {
+            client.close();
+        } catch (IOException e) {
+            LOGGER.log(Level.WARNING, "Failed to close the Workload API client cleanly", e);
+        }
+        LOGGER.log(Level.INFO, "Stopped watching the SPIFFE Workload API at {0}", config.endpointSocket());
+    }
+
+    private void update(X509Context context) {
+        X509Svid next = context.getDefaultSvid();
+        bundles.set(context.getX509BundleSet());
+        X509Svid previous = svid.getAndSet(next);
+        updates.incrementAndGet();
+        BigInteger serial = next.getLeaf().getSerialNumber();
+        int authorities = context.getX509BundleSet().getBundles().values().stream()
+                .mapToInt(bundle -> bundle.getX509Authorities().size())
+                .sum();
+        if (previous == null) {
+            LOGGER.log(Level.INFO, "Received X.509-SVID {0}, serial {1}, expires {2}; trust bundle holds {3} "
+                    + "authorities", next.getSpiffeId(), serial.toString(16), next.getLeaf().getNotAfter().toInstant(),
+                    authorities);
+            firstSvid.countDown();
+        } else {
+            if (!previous.getLeaf().getSerialNumber().equals(serial)) {
+                rotations.incrementAndGet();
+            }
+            LOGGER.log(Level.INFO, "Rotated X.509-SVID {0}, serial {1} -> {2}, expires {3}; trust bundle holds {4} "
+                    + "authorities", next.getSpiffeId(), previous.getLeaf().getSerialNumber().toString(16),
+                    serial.toString(16), next.getLeaf().getNotAfter().toInstant(), authorities);
+        }
+    }
+
+    private final class ContextWatcher implements Watcher<X509Context> {
+        @Override
+        public void onUpdate(X509Context context) {
+            update(context);
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            // java-spiffe retries on its own and reports here only the errors it will not retry.
+            LOGGER.log(Level.ERROR, "Failed to watch the Workload API at " + config.endpointSocket()
+                    + "; keeping the SVID held so far and watching again in 1 s", error);
+            if (!closed) {
+                rewatch.schedule(() -> client.watchX509Context(this), 1, TimeUnit.SECONDS);
+            }
+        }
+    }
+}
