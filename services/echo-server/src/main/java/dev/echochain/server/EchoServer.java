@@ -4,6 +4,7 @@ import java.lang.System.Logger.Level;
 
 import dev.echochain.identity.Observe;
 import dev.echochain.identity.PeerAuthorizer;
+import dev.echochain.identity.ServerRuntime;
 import dev.echochain.identity.SpiffeTls;
 import dev.echochain.identity.WorkloadIdentity;
 import io.helidon.webserver.WebServer;
@@ -12,7 +13,7 @@ import io.helidon.webserver.grpc.GrpcConfig;
 import io.helidon.webserver.grpc.GrpcRouting;
 
 /** Assembles and starts echo-server: the gRPC socket over mutual TLS and the plain-HTTP observe socket. */
-public final class EchoServer {
+public final class EchoServer implements ServerRuntime.Running {
 
     private static final System.Logger LOGGER = System.getLogger(EchoServer.class.getName());
 
@@ -86,6 +87,7 @@ public final class EchoServer {
     }
 
     /** Stops both sockets, letting in-flight calls finish within the grace period. */
+    @Override
     public void stop() {
         server.stop();
     }

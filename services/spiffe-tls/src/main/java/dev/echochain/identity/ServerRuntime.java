@@ -3,11 +3,14 @@ package dev.echochain.identity;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 
-import io.helidon.webserver.WebServer;
+import io.helidon.config.Config;
+import io.helidon.logging.common.LogConfig;
 
 /**
- * Runs a started server until the JVM is asked to stop, then drains it and closes the workload identity.
+ * The life of a service process: logging, configuration, workload identity, start, and a clean stop on SIGTERM.
  *
  * <p>On SIGTERM the listeners stop accepting, in-flight requests get the listener's grace period to finish, and only
  * then is the Workload API watch closed, so no request loses its TLS identity halfway.
@@ -19,20 +22,68 @@ public final class ServerRuntime {
     private ServerRuntime() {
     }
 
+    /** A started service that can be stopped. */
+    @FunctionalInterface
+    public interface Running {
+        /** Stops accepting, lets in-flight work finish within the grace period, and releases resources. */
+        void stop();
+    }
+
     /**
-     * Installs a shutdown hook that stops the server and then the identity, and blocks until the hook is done.
+     * Runs a service until SIGTERM. Exits with status 2 on invalid configuration, and with 1 when no SVID arrives
+     * within the configured init timeout.
      *
      * @param service  the service name for log lines
-     * @param server   a started server, configured with {@code shutdownHook(false)}
-     * @param identity the identity to close after the server
+     * @param settings reads the service's settings from {@code application.yaml} and the environment
+     * @param identity picks the identity settings out of the service's settings
+     * @param start    starts the service
+     * @param <C>      the settings type
      */
-    public static void awaitShutdown(String service, WebServer server, WorkloadIdentity identity) {
+    public static <C> void run(String service,
+                               Function<Config, C> settings,
+                               Function<C, IdentityConfig> identity,
+                               BiFunction<C, WorkloadIdentity, ? extends Running> start) {
+        LogConfig.configureRuntime();
+
+        C config;
+        IdentityConfig identityConfig;
+        try {
+            config = settings.apply(Config.create());
+            identityConfig = identity.apply(config);
+        } catch (IllegalArgumentException e) {
+            LOGGER.log(Level.ERROR, "Invalid configuration of {0}: {1}", service, e.getMessage());
+            System.exit(2);
+            return;
+        }
+
+        WorkloadIdentity workload = WorkloadIdentity.start(identityConfig);
+
+        Running running = start.apply(config, workload);
+
+        try {
+            if (!workload.awaitSvid(identityConfig.initTimeout())) {
+                LOGGER.log(Level.ERROR, "No X.509-SVID from the Workload API at {0} within {1}; exiting. Check that "
+                        + "the agent runs and that this workload is registered.", workload.endpoint(),
+                        identityConfig.initTimeout());
+                running.stop();
+                workload.close();
+                System.exit(1);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+
+        awaitShutdown(service, running, workload);
+    }
+
+    private static void awaitShutdown(String service, Running running, WorkloadIdentity workload) {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name(service + "-shutdown").unstarted(() -> {
             long start = System.nanoTime();
             LOGGER.log(Level.INFO, "Stopping {0}: draining in-flight requests", service);
-            server.stop();
-            identity.close();
+            running.stop();
+            workload.close();
             LOGGER.log(Level.INFO, "Stopped {0} in {1} ms", service,
                     Duration.ofNanos(System.nanoTime() - start).toMillis());
             stopped.countDown();

@@ -1,0 +1,252 @@
+package dev.echochain.gateway;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.StringReader;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateException;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
+
+import dev.echochain.echo.v1.EchoReply;
+import dev.echochain.identity.PeerIds;
+import dev.echochain.identity.WorkloadIdentity;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.helidon.common.media.type.MediaType;
+import io.helidon.common.media.type.MediaTypes;
+import io.helidon.http.HttpMediaType;
+import io.helidon.http.Status.Family;
+import io.helidon.metrics.api.Metrics;
+import io.helidon.metrics.api.Tag;
+import io.helidon.metrics.api.Timer;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import io.spiffe.spiffeid.SpiffeId;
+import jakarta.json.Json;
+import jakarta.json.JsonException;
+import jakarta.json.JsonObject;
+import jakarta.json.JsonReader;
+import jakarta.json.JsonString;
+import jakarta.json.JsonValue;
+
+/**
+ * {@code POST /echo}: reads {@code {"message": "..."}}, calls echo-server, and answers with the message and the
+ * identities on both hops, so the reply shows who called whom.
+ */
+final class EchoHandler implements Handler {
+
+    private static final System.Logger LOGGER = System.getLogger(EchoHandler.class.getName());
+
+    /*
+     * curl -d sends application/x-www-form-urlencoded unless told otherwise, and the product's documented command
+     * is a plain curl -d '{"message": ...}'. That one form type is read as JSON; every other non-JSON type is 415.
+     */
+    private static final MediaType CURL_DEFAULT = MediaTypes.APPLICATION_FORM_URLENCODED;
+
+    private final WorkloadIdentity identity;
+    private final UpstreamClient upstream;
+    private final int maxBodyBytes;
+    private final Map<Integer, Timer> timers = new ConcurrentHashMap<>();
+
+    EchoHandler(WorkloadIdentity identity, UpstreamClient upstream, int maxBodyBytes) {
+        this.identity = identity;
+        this.upstream = upstream;
+        this.maxBodyBytes = maxBodyBytes;
+    }
+
+    @Override
+    public void handle(ServerRequest request, ServerResponse response) {
+        long start = System.nanoTime();
+        int status;
+        try {
+            status = echo(request, response);
+        } catch (GatewayError e) {
+            status = e.status();
+            JsonResponses.error(response, e.status(), e.getMessage());
+        }
+        timer(status).record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    private int echo(ServerRequest request, ServerResponse response) {
+        checkContentType(request);
+        String message = readMessage(request);
+        SpiffeId caller = request.remotePeer().tlsCertificates()
+                .flatMap(PeerIds::fromChain)
+                .orElseThrow(() -> new GatewayError(401, "the connection carries no client X.509-SVID"));
+
+        EchoReply reply = call(message);
+
+        JsonObject body = Json.createObjectBuilder()
+                .add("message", reply.getMessage())
+                .add("server", Json.createObjectBuilder()
+                        .add("id", reply.getServerId())
+                        .add("caller", reply.getCallerId()))
+                .add("gateway", Json.createObjectBuilder()
+                        .add("id", identity.getX509Svid().getSpiffeId().toString())
+                        .add("caller", caller.toString()))
+                .build();
+        JsonResponses.send(response, 200, body);
+        return 200;
+    }
+
+    private static void checkContentType(ServerRequest request) {
+        Optional<HttpMediaType> type = request.headers().contentType();
+        if (type.isEmpty()) {
+            return;
+        }
+        MediaType media = type.get().mediaType();
+        boolean json = media.equals(MediaTypes.APPLICATION_JSON) || media.subtype().endsWith("+json");
+        if (!json && !media.equals(CURL_DEFAULT)) {
+            throw new GatewayError(415, "Content-Type " + media.text() + " is not supported: send application/json");
+        }
+    }
+
+    private String readMessage(ServerRequest request) {
+        OptionalLong length = request.headers().contentLength();
+        if (length.isPresent() && length.getAsLong() > maxBodyBytes) {
+            throw tooLarge(length.getAsLong());
+        }
+        byte[] bytes = readBounded(request);
+        String text = utf8(bytes);
+        if (text.isBlank()) {
+            throw new GatewayError(400, "the request body is empty: send {\"message\": \"...\"}");
+        }
+
+        JsonValue value;
+        try (JsonReader reader = Json.createReader(new StringReader(text))) {
+            value = reader.readValue();
+        } catch (JsonException | IllegalStateException e) {
+            throw new GatewayError(400, "the request body is not valid JSON: " + firstLine(e.getMessage()));
+        }
+        if (value.getValueType() != JsonValue.ValueType.OBJECT) {
+            throw new GatewayError(400, "the request body must be a JSON object like {\"message\": \"...\"}, got "
+                    + typeName(value));
+        }
+        JsonValue message = value.asJsonObject().get("message");
+        if (message == null) {
+            throw new GatewayError(400, "field \"message\" is missing: send {\"message\": \"...\"}");
+        }
+        if (!(message instanceof JsonString string)) {
+            throw new GatewayError(400, "field \"message\" must be a string, got " + typeName(message));
+        }
+        return string.getString();
+    }
+
+    private byte[] readBounded(ServerRequest request) {
+        if (!request.content().hasEntity()) {
+            return new byte[0];
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] buffer = new byte[8192];
+        try (InputStream in = request.content().inputStream()) {
+            int read;
+            while ((read = in.read(buffer)) != -1) {
+                if (out.size() + read > maxBodyBytes) {
+                    throw tooLarge(out.size() + (long) read);
+                }
+                out.write(buffer, 0, read);
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            throw new GatewayError(400, "the request body could not be read: " + e.getMessage());
+        }
+        return out.toByteArray();
+    }
+
+    private GatewayError tooLarge(long size) {
+        return new GatewayError(413, "the request body is " + (size > maxBodyBytes ? "over " : "")
+                + maxBodyBytes + " bytes, the limit (gateway.max.body.bytes)");
+    }
+
+    private static String utf8(byte[] bytes) {
+        try {
+            CharBuffer chars = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes));
+            return chars.toString();
+        } catch (CharacterCodingException e) {
+            throw new GatewayError(400, "the request body is not valid UTF-8");
+        }
+    }
+
+    private EchoReply call(String message) {
+        try {
+            return upstream.echo(message);
+        } catch (StatusRuntimeException e) {
+            throw upstreamError(e);
+        }
+    }
+
+    static GatewayError upstreamError(StatusRuntimeException e) {
+        Status status = e.getStatus();
+        String detail = status.getDescription() == null ? status.getCode().name() : status.getDescription();
+        return switch (status.getCode()) {
+            case DEADLINE_EXCEEDED -> new GatewayError(504, "echo-server did not answer within the deadline");
+            case INVALID_ARGUMENT -> new GatewayError(400, "echo-server refused the message: " + detail);
+            case UNAVAILABLE -> refusedIdentity(e)
+                    ? logged(502, "echo-server's TLS identity was refused: " + rootMessage(e), e)
+                    : logged(503, "echo-server is unavailable: " + detail, e);
+            default -> logged(502, "echo-server failed the call with " + status.getCode() + ": " + detail, e);
+        };
+    }
+
+    private static boolean refusedIdentity(Throwable e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause instanceof CertificateException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        return firstLine(String.valueOf(root.getMessage()));
+    }
+
+    private static GatewayError logged(int status, String message, StatusRuntimeException e) {
+        LOGGER.log(Level.WARNING, "Failed to call echo-server, answering {0}: {1}", status, message);
+        return new GatewayError(status, message);
+    }
+
+    private static String typeName(JsonValue value) {
+        return switch (value.getValueType()) {
+            case ARRAY -> "an array";
+            case OBJECT -> "an object";
+            case STRING -> "a string";
+            case NUMBER -> "a number";
+            case TRUE, FALSE -> "a boolean";
+            case NULL -> "null";
+        };
+    }
+
+    private static String firstLine(String text) {
+        if (text == null) {
+            return "malformed input";
+        }
+        int newline = text.indexOf('\n');
+        return newline < 0 ? text : text.substring(0, newline);
+    }
+
+    private Timer timer(int status) {
+        return timers.computeIfAbsent(status, code -> Metrics.globalRegistry().getOrCreate(
+                Timer.builder("gateway.requests")
+                        .description("POST /echo requests by HTTP status")
+                        .tags(List.of(Tag.create("status", Integer.toString(code)),
+                                Tag.create("family", Family.of(code).name().toLowerCase(java.util.Locale.ROOT))))));
+    }
+}
