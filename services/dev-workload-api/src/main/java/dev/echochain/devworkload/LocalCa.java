@@ -214,7 +214,7 @@ public final class LocalCa {
         }
         LOGGER.log(System.Logger.Level.INFO, "Issued X.509-SVID for {0}, serial {1}, expires {2}",
                    spec.spiffeId().isEmpty() ? "(no URI SAN)" : spec.spiffeId(),
-                   leaf.getSerialNumber().toString(16), notAfter);
+                   leaf.getSerialNumber().toString(16), leaf.getNotAfter().toInstant());
         return new IssuedSvid(spec.spiffeId(), List.of(leaf), leafKeys.getPrivate());
     }
 

@@ -341,6 +341,10 @@ public final class LocalWorkloadApi implements AutoCloseable {
     }
 
     private String checkSpiffeId(String spiffeId) {
+        return checkSpiffeId(spiffeId, trustDomain);
+    }
+
+    static String checkSpiffeId(String spiffeId, TrustDomain trustDomain) {
         Objects.requireNonNull(spiffeId, "spiffeId must not be null");
         SpiffeId parsed;
         try {
