@@ -49,7 +49,8 @@ public final class EchoGateway implements ServerRuntime.Running {
                 .routing(routing(echo));
         Observe.addTo(builder, config.host(), config.observePort(), identity);
         WebServer server = builder.build().start();
-        LOGGER.log(Level.INFO, "echo-gateway serving HTTPS over mutual TLS on port {0,number,#}, observe on port {1,number,#}; "
+        LOGGER.log(Level.INFO, "echo-gateway serving HTTPS over mutual TLS on port {0,number,#}, "
+                + "observe on port {1,number,#}; "
                 + "allowed callers: {2}", server.port(), server.port(Observe.SOCKET), config.allowedCallers());
         return new EchoGateway(server, callers, upstream);
     }

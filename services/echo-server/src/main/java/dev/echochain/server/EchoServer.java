@@ -45,7 +45,8 @@ public final class EchoServer implements ServerRuntime.Running {
                 .addRouting(GrpcRouting.builder().service(new EchoService(identity, config.maxMessageBytes())));
         Observe.addTo(builder, config.host(), config.observePort(), identity);
         WebServer server = builder.build().start();
-        LOGGER.log(Level.INFO, "echo-server serving gRPC over mutual TLS on port {0,number,#}, observe on port {1,number,#}; "
+        LOGGER.log(Level.INFO, "echo-server serving gRPC over mutual TLS on port {0,number,#}, "
+                + "observe on port {1,number,#}; "
                 + "allowed callers: {2}", server.port(), server.port(Observe.SOCKET), config.allowedCallers());
         return new EchoServer(server, callers);
     }

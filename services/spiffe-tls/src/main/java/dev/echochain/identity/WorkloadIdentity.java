@@ -96,6 +96,7 @@ public final class WorkloadIdentity implements X509Source {
         WorkloadIdentity identity = new WorkloadIdentity(config, clock, client);
         LOGGER.log(Level.INFO, "Watching the SPIFFE Workload API at {0}", config.endpointSocket());
         client.watchX509Context(identity.new ContextWatcher());
+        identity.rewatch.scheduleWithFixedDelay(identity::checkFreshness, 10, 10, TimeUnit.SECONDS);
         return identity;
     }
 
@@ -229,6 +230,29 @@ public final class WorkloadIdentity implements X509Source {
             LOGGER.log(Level.WARNING, "Failed to close the Workload API client cleanly", e);
         }
         LOGGER.log(Level.INFO, "Stopped watching the SPIFFE Workload API at {0}", config.endpointSocket());
+    }
+
+    /*
+     * SPIRE rotates an SVID at half its lifetime. With three quarters gone and no new SVID, the agent is likely
+     * unreachable; java-spiffe keeps reconnecting quietly, so this is where an operator hears of it.
+     */
+    private void checkFreshness() {
+        X509Svid current = svid.get();
+        if (current == null) {
+            return;
+        }
+        Instant notBefore = current.getLeaf().getNotBefore().toInstant();
+        Instant notAfter = current.getLeaf().getNotAfter().toInstant();
+        Instant now = clock.instant();
+        Duration lifetime = Duration.between(notBefore, notAfter);
+        if (!now.isBefore(notAfter)) {
+            LOGGER.log(Level.ERROR, "X.509-SVID {0} expired at {1} and no new one has arrived from the Workload API "
+                    + "at {2}; mutual TLS handshakes fail and readiness is down", current.getSpiffeId(), notAfter,
+                    config.endpointSocket());
+        } else if (now.isAfter(notBefore.plus(lifetime.multipliedBy(3).dividedBy(4)))) {
+            LOGGER.log(Level.WARNING, "X.509-SVID {0} expires at {1} and no rotation has arrived from the Workload "
+                    + "API at {2}", current.getSpiffeId(), notAfter, config.endpointSocket());
+        }
     }
 
     private void update(X509Context context) {
