@@ -22,6 +22,7 @@ import io.helidon.metrics.api.Counter;
 import io.helidon.metrics.api.Metrics;
 import io.helidon.metrics.api.Tag;
 import io.spiffe.exception.BundleNotFoundException;
+import io.spiffe.exception.InvalidSpiffeIdException;
 import io.spiffe.provider.SpiffeTrustManager;
 import io.spiffe.spiffeid.SpiffeId;
 
@@ -94,7 +95,7 @@ public final class PeerAuthorizer extends X509ExtendedTrustManager {
                 .map(value -> {
                     try {
                         return SpiffeId.parse(value);
-                    } catch (IllegalArgumentException e) {
+                    } catch (InvalidSpiffeIdException | IllegalArgumentException e) {
                         throw new IllegalArgumentException(setting + " holds '" + value + "', which is not a SPIFFE "
                                 + "ID (expected spiffe://<trust domain>/<path>): " + e.getMessage(), e);
                     }

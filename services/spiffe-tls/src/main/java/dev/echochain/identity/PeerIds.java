@@ -8,6 +8,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 
+import io.spiffe.exception.InvalidSpiffeIdException;
 import io.spiffe.spiffeid.SpiffeId;
 
 /** Reads SPIFFE IDs out of X.509 certificates. */
@@ -34,7 +35,7 @@ public final class PeerIds {
         }
         try {
             return Optional.of(SpiffeId.parse(uris.getFirst()));
-        } catch (IllegalArgumentException e) {
+        } catch (InvalidSpiffeIdException | IllegalArgumentException e) {
             return Optional.empty();
         }
     }
