@@ -328,7 +328,9 @@ public final class LocalWorkloadApi implements AutoCloseable {
         try {
             renew(holder);
         } catch (RuntimeException e) {
-            LOGGER.log(System.Logger.Level.ERROR, "Failed to rotate the SVID of " + holder.spiffeId(), e);
+            if (!closed) {
+                LOGGER.log(System.Logger.Level.ERROR, "Failed to rotate the SVID of " + holder.spiffeId(), e);
+            }
         }
     }
 
