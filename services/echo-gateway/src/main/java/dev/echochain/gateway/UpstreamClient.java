@@ -82,7 +82,7 @@ public final class UpstreamClient implements AutoCloseable {
      */
     public static UpstreamClient create(GatewayConfig config, WorkloadIdentity identity) {
         PeerAuthorizer upstream = PeerAuthorizer.create("echo-server", Set.of(config.upstreamId()), identity);
-        LOGGER.log(Level.INFO, "Calling echo-server at {0}:{1,number,#} as {2}, deadline {3} ms",
+        LOGGER.log(Level.INFO, "Calling echo-server at {0}:{1,number,#} as {2}, deadline {3,number,#} ms",
                 config.upstreamHost(), config.upstreamPort(), config.upstreamId(),
                 config.upstreamDeadline().toMillis());
         return new UpstreamClient(config, identity, upstream);
