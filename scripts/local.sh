@@ -12,6 +12,7 @@
 # real; nothing here turns verification off.
 #
 # Usage: scripts/local.sh            (also: ./bootstrap.sh local)
+# Needs Linux (the Workload API sockets use epoll), bash 5.1 or newer, curl and a JDK 25.
 #
 # Environment:
 #   JAVA_HOME                  JDK 25 or newer; defaults to /usr/lib/jvm/temurin-25-jdk-amd64 when the
