@@ -270,7 +270,28 @@ serve() {
   fail "a process exited with status ${status}"
 }
 
+# usage: print this script's header comment.
+usage() {
+  sed -n '3,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+}
+
+# parse_args ARGS...: --help prints the usage; the script takes no other arguments.
+parse_args() {
+  case "${1:-}" in
+    "") ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *)
+      log "ERROR: unknown argument '$1'; local.sh takes no arguments, only environment variables (see --help)"
+      exit 2
+      ;;
+  esac
+}
+
 main() {
+  parse_args "$@"
   trap cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
