@@ -32,7 +32,6 @@ readonly ROOT
 readonly ARGOCD_VERSION="v3.5.1"
 readonly ARGOCD_INSTALL_URL="https://raw.githubusercontent.com/argoproj/argo-cd/${ARGOCD_VERSION}/manifests/install.yaml"
 readonly DEFAULT_REPO_URL="git://host.k3d.internal/echo-chain"
-readonly TRUST_DOMAIN="echo.local"
 readonly IMAGES=("services/echo-server/target/jib-image.tar" "services/echo-gateway/target/jib-image.tar")
 readonly APPLICATIONS=(echo-chain crds spire traefik-external traefik-internal echo routes)
 
@@ -219,7 +218,7 @@ install_argocd() {
   step "install Argo CD ${ARGOCD_VERSION}"
   # Our settings go first, under their own field manager, so the pods start with them and a
   # re-apply of the upstream manifest (field manager kubectl) leaves them alone.
-  kube apply --server-side --field-manager=echo-chain-bootstrap -k "${ROOT}/gitops/argocd"
+  kube apply --server-side --force-conflicts --field-manager=echo-chain-bootstrap -k "${ROOT}/gitops/argocd"
   kube apply --namespace argocd --server-side --force-conflicts -f "${ARGOCD_INSTALL_URL}"
   local workload
   for workload in deployment/argocd-server deployment/argocd-repo-server statefulset/argocd-application-controller; do
@@ -362,10 +361,16 @@ print_access() {
   log "Argo CD login: admin / ${password}"
 }
 
+# trust_domain prints the trust domain, named once in the SPIRE values file.
+trust_domain() {
+  sed -n 's/^ *trustDomain: *\([^ #]*\).*$/\1/p' "${ROOT}/gitops/infrastructure/spire/values.yaml" | head -n 1
+}
+
 # check_flow posts a message through one host name and checks the identity chain in the reply.
 check_flow() {
   local host="$1" base="$2" expected_caller="$3" reply="" compact attempt want
-  local td="spiffe://${TRUST_DOMAIN}"
+  local td
+  td="spiffe://$(trust_domain)"
   local request=(curl --silent --show-error --fail-with-body --max-time 10 --insecure
     --resolve "${host}:${base##*:}:127.0.0.1"
     --header "Content-Type: application/json"
@@ -396,7 +401,8 @@ check_flow() {
 # check_flows runs both flows over plain HTTP and over HTTPS.
 check_flows() {
   step "check both flows"
-  local td="spiffe://${TRUST_DOMAIN}" scheme_port
+  local td scheme_port
+  td="spiffe://$(trust_domain)"
   for scheme_port in "http://echo-gateway.localhost:${HTTP_PORT}" "https://echo-gateway.localhost:${HTTPS_PORT}"; do
     check_flow echo-gateway.localhost "${scheme_port}" "${td}/ns/traefik/sa/traefik-external"
   done

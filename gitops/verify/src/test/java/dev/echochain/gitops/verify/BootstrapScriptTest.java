@@ -41,7 +41,7 @@ class BootstrapScriptTest {
                 "+ ./mvnw -B -DskipTests install",
                 "+ ./mvnw -B -pl services/echo-server\\,services/echo-gateway jib:buildTar",
                 "+ k3d image import --cluster echo-chain",
-                "+ " + CONTEXT + "apply --server-side --field-manager=echo-chain-bootstrap -k",
+                "+ " + CONTEXT + "apply --server-side --force-conflicts --field-manager=echo-chain-bootstrap -k",
                 "+ " + CONTEXT + "apply --namespace argocd --server-side --force-conflicts -f"
                         + " https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/install.yaml",
                 "+ " + CONTEXT + "--namespace argocd rollout status deployment/argocd-server",
@@ -74,7 +74,8 @@ class BootstrapScriptTest {
                 "mvnw -B -pl services/echo-server,services/echo-gateway jib:buildTar",
                 "k3d image import --cluster echo-chain " + root + "/services/echo-server/target/jib-image.tar "
                         + root + "/services/echo-gateway/target/jib-image.tar",
-                CONTEXT + "apply --server-side --field-manager=echo-chain-bootstrap -k " + root + "/gitops/argocd",
+                CONTEXT + "apply --server-side --force-conflicts --field-manager=echo-chain-bootstrap -k "
+                        + root + "/gitops/argocd",
                 CONTEXT + "apply --namespace argocd --server-side --force-conflicts -f https://",
                 CONTEXT + "--namespace argocd rollout status deployment/argocd-server --timeout=300s",
                 CONTEXT + "--namespace argocd rollout status deployment/argocd-repo-server --timeout=300s",

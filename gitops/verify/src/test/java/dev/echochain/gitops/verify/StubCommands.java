@@ -22,7 +22,7 @@ final class StubCommands {
     /** Real utilities that bootstrap.sh calls besides the tools it checks for. */
     private static final List<String> UTILITIES = List.of(
             "bash", "env", "sed", "awk", "date", "basename", "dirname", "cat", "tr", "seq", "base64", "sleep",
-            "rm");
+            "rm", "head");
 
     private static final String LOG = """
             #!/usr/bin/env bash
@@ -171,6 +171,9 @@ final class StubCommands {
             Files.copy(root.resolve("gitops/clusters/k3d").resolve(file),
                     repo.resolve("gitops/clusters/k3d").resolve(file));
         }
+        Path spireValues = Path.of("gitops/infrastructure/spire/values.yaml");
+        Files.createDirectories(repo.resolve(spireValues).getParent());
+        Files.copy(root.resolve(spireValues), repo.resolve(spireValues));
         Path mvnw = repo.resolve("mvnw");
         Files.writeString(mvnw, LOG.replace("$(basename \"$0\")", "mvnw") + """
                 if [[ " $* " == *" jib:buildTar "* ]]; then
