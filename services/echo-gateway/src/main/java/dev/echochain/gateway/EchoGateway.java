@@ -2,28 +2,23 @@ package dev.echochain.gateway;
 
 import java.lang.System.Logger.Level;
 
-import dev.echochain.identity.Observe;
+import dev.echochain.identity.MtlsServer;
 import dev.echochain.identity.PeerAuthorizer;
-import dev.echochain.identity.ServerRuntime;
-import dev.echochain.identity.SpiffeTls;
 import dev.echochain.identity.WorkloadIdentity;
+import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.WebServer;
-import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 
-/** Assembles and starts echo-gateway: HTTPS over mutual TLS, the upstream gRPC client, and the observe socket. */
-public final class EchoGateway implements ServerRuntime.Running {
+/** echo-gateway: HTTPS over mutual TLS, the upstream gRPC client, and the plain-HTTP observe socket. */
+public final class EchoGateway extends MtlsServer {
 
     private static final System.Logger LOGGER = System.getLogger(EchoGateway.class.getName());
 
-    private final WebServer server;
-    private final PeerAuthorizer callers;
     private final UpstreamClient upstream;
 
     private EchoGateway(WebServer server, PeerAuthorizer callers, UpstreamClient upstream) {
-        this.server = server;
-        this.callers = callers;
+        super(server, callers);
         this.upstream = upstream;
     }
 
@@ -37,26 +32,32 @@ public final class EchoGateway implements ServerRuntime.Running {
     public static EchoGateway start(GatewayConfig config, WorkloadIdentity identity) {
         PeerAuthorizer callers = PeerAuthorizer.create("echo-gateway-callers", config.allowedCallers(), identity);
         UpstreamClient upstream = UpstreamClient.create(config, identity);
-        EchoHandler echo = new EchoHandler(identity, upstream, config.maxBodyBytes());
-
-        WebServerConfig.Builder builder = WebServer.builder()
-                .shutdownHook(false)
-                .host(config.host())
-                .port(config.port())
-                .shutdownGracePeriod(config.shutdownGrace())
-                .connectionOptions(options -> options.tcpNoDelay(true))
-                .tls(SpiffeTls.server(identity, callers))
-                .routing(routing(echo));
-        Observe.addTo(builder, config.host(), config.observePort(), identity);
-        WebServer server = builder.build().start();
-        LOGGER.log(Level.INFO, "echo-gateway serving HTTPS over mutual TLS on port {0,number,#}, "
-                + "observe on port {1,number,#}; "
-                + "allowed callers: {2}", server.port(), server.port(Observe.SOCKET), config.allowedCallers());
-        return new EchoGateway(server, callers, upstream);
+        RequestMetrics metrics = new RequestMetrics();
+        GatewayLimits limits = config.limits();
+        EchoHandler echo = new EchoHandler(identity, upstream, config.maxBodyBytes(), limits.bodyTimeout(), metrics);
+        WebServer server = configure(config.host(), config.port(), config.observePort(), config.shutdownGrace(),
+                identity, callers)
+                .maxTcpConnections(limits.maxConnections())
+                .maxConcurrentRequests(limits.maxConcurrentRequests())
+                .errorHandling(errors -> errors.includeEntity(true))
+                .directHandlers(handlers -> {
+                    for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
+                        handlers.addHandler(type, metrics);
+                    }
+                })
+                .routing(routing(echo, metrics))
+                .build()
+                .start();
+        EchoGateway gateway = new EchoGateway(server, callers, upstream);
+        LOGGER.log(Level.INFO, "echo-gateway serving HTTPS over mutual TLS on port {0,number,#}, observe on port "
+                + "{1,number,#}; allowed callers: {2}; at most {3,number,#} connections (-1: no limit)",
+                gateway.port(), gateway.observePort(), config.allowedCallers(), limits.maxConnections());
+        return gateway;
     }
 
-    static HttpRouting.Builder routing(EchoHandler echo) {
+    static HttpRouting.Builder routing(EchoHandler echo, RequestMetrics metrics) {
         return HttpRouting.builder()
+                .addFilter(metrics)
                 .post("/echo", echo)
                 .any("/echo", (request, response) -> {
                     response.header(HeaderNames.ALLOW, "POST");
@@ -73,33 +74,6 @@ public final class EchoGateway implements ServerRuntime.Running {
     }
 
     /**
-     * The HTTPS port, useful when it was ephemeral.
-     *
-     * @return the bound port
-     */
-    public int port() {
-        return server.port();
-    }
-
-    /**
-     * The observe port, useful when it was ephemeral.
-     *
-     * @return the bound port
-     */
-    public int observePort() {
-        return server.port(Observe.SOCKET);
-    }
-
-    /**
-     * The authorizer guarding the HTTPS socket.
-     *
-     * @return the callers' authorizer
-     */
-    public PeerAuthorizer callers() {
-        return callers;
-    }
-
-    /**
      * The gRPC client for echo-server.
      *
      * @return the upstream client
@@ -108,19 +82,10 @@ public final class EchoGateway implements ServerRuntime.Running {
         return upstream;
     }
 
-    /**
-     * The underlying Helidon server.
-     *
-     * @return the web server
-     */
-    public WebServer webServer() {
-        return server;
-    }
-
     /** Stops the HTTPS and observe sockets, letting in-flight requests finish, then closes the upstream channel. */
     @Override
     public void stop() {
-        server.stop();
+        super.stop();
         upstream.close();
     }
 }

@@ -11,11 +11,14 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.CertificateException;
-import java.util.List;
-import java.util.Map;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.echochain.echo.v1.EchoReply;
 import dev.echochain.identity.PeerIds;
@@ -24,21 +27,18 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.helidon.common.media.type.MediaType;
 import io.helidon.common.media.type.MediaTypes;
+import io.helidon.http.HeaderValues;
 import io.helidon.http.HttpMediaType;
-import io.helidon.http.Status.Family;
-import io.helidon.metrics.api.Metrics;
-import io.helidon.metrics.api.Tag;
-import io.helidon.metrics.api.Timer;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import io.spiffe.spiffeid.SpiffeId;
 import jakarta.json.Json;
-import jakarta.json.JsonException;
 import jakarta.json.JsonObject;
-import jakarta.json.JsonReader;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
+import jakarta.json.stream.JsonParser;
 
 /**
  * {@code POST /echo}: reads {@code {"message": "..."}}, calls echo-server, and answers with the message and the
@@ -53,32 +53,50 @@ final class EchoHandler implements Handler {
      * is a plain curl -d '{"message": ...}'. That one form type is read as JSON; every other non-JSON type is 415.
      */
     private static final MediaType CURL_DEFAULT = MediaTypes.APPLICATION_FORM_URLENCODED;
+    private static final Duration BODY_TIMEOUT_MARGIN = Duration.ofMillis(250);
+
+    /*
+     * Helidon 4.5 reads request bodies from a blocking NIO channel with no read timeout, so a client that trickles
+     * its body, or stops sending it, would hold a connection for as long as it likes. This timer ends such reads.
+     */
+    private static final ScheduledExecutorService BODY_TIMEOUTS = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("gateway-body-timeout").factory());
 
     private final WorkloadIdentity identity;
     private final UpstreamClient upstream;
     private final int maxBodyBytes;
-    private final Map<Integer, Timer> timers = new ConcurrentHashMap<>();
+    private final Duration bodyTimeout;
+    private final RequestMetrics metrics;
 
-    EchoHandler(WorkloadIdentity identity, UpstreamClient upstream, int maxBodyBytes) {
+    EchoHandler(WorkloadIdentity identity, UpstreamClient upstream, int maxBodyBytes, Duration bodyTimeout,
+                RequestMetrics metrics) {
         this.identity = identity;
         this.upstream = upstream;
         this.maxBodyBytes = maxBodyBytes;
+        this.bodyTimeout = bodyTimeout;
+        this.metrics = metrics;
     }
 
     @Override
     public void handle(ServerRequest request, ServerResponse response) {
         long start = System.nanoTime();
-        int status;
         try {
-            status = echo(request, response);
+            echo(request, response);
         } catch (GatewayError e) {
-            status = e.status();
-            JsonResponses.error(response, e.status(), e.getMessage());
+            if (e.status() != 408) {
+                JsonResponses.error(response, e.status(), e.getMessage());
+                return;
+            }
+            // the rest of the body is never read, so the connection cannot carry another request; Helidon 4.5 keeps
+            // a connection open after a "Connection: close" response, so it is closed here once the 408 is sent
+            response.header(HeaderValues.CONNECTION_CLOSE);
+            JsonResponses.error(response, 408, e.getMessage());
+            metrics.record(408, System.nanoTime() - start);
+            throw new CloseConnectionException("request body slower than gateway.body.timeout");
         }
-        timer(status).record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
 
-    private int echo(ServerRequest request, ServerResponse response) {
+    private void echo(ServerRequest request, ServerResponse response) {
         checkContentType(request);
         String message = readMessage(request);
         SpiffeId caller = request.remotePeer().tlsCertificates()
@@ -97,7 +115,6 @@ final class EchoHandler implements Handler {
                         .add("caller", caller.toString()))
                 .build();
         JsonResponses.send(response, 200, body);
-        return 200;
     }
 
     private static void checkContentType(ServerRequest request) {
@@ -124,9 +141,16 @@ final class EchoHandler implements Handler {
         }
 
         JsonValue value;
-        try (JsonReader reader = Json.createReader(new StringReader(text))) {
-            value = reader.readValue();
-        } catch (JsonException | IllegalStateException e) {
+        try (JsonParser parser = Json.createParser(new StringReader(text))) {
+            parser.next();
+            value = parser.getValue();
+            if (parser.hasNext()) {
+                throw new GatewayError(400, "the request body holds more than one JSON value: send one object");
+            }
+        } catch (GatewayError e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // Parsson reports nesting deeper than its limit (1000) as a plain RuntimeException, not a JsonException
             throw new GatewayError(400, "the request body is not valid JSON: " + firstLine(e.getMessage()));
         }
         if (value.getValueType() != JsonValue.ValueType.OBJECT) {
@@ -147,6 +171,14 @@ final class EchoHandler implements Handler {
         if (!request.content().hasEntity()) {
             return new byte[0];
         }
+        long start = System.nanoTime();
+        Thread reader = Thread.currentThread();
+        AtomicBoolean expired = new AtomicBoolean();
+        // a client that sends nothing more is only stopped by interrupting the read, which closes the connection
+        ScheduledFuture<?> stalled = BODY_TIMEOUTS.schedule(() -> {
+            expired.set(true);
+            reader.interrupt();
+        }, bodyTimeout.toNanos() + BODY_TIMEOUT_MARGIN.toNanos(), TimeUnit.NANOSECONDS);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         byte[] buffer = new byte[8192];
         try (InputStream in = request.content().inputStream()) {
@@ -156,9 +188,28 @@ final class EchoHandler implements Handler {
                     throw tooLarge(out.size() + (long) read);
                 }
                 out.write(buffer, 0, read);
+                if (System.nanoTime() - start > bodyTimeout.toNanos()) {
+                    // a trickling client: the connection still works, so it hears why
+                    throw new GatewayError(408, "the request body took longer than " + bodyTimeout.toMillis()
+                            + " ms to arrive, the limit (gateway.body.timeout)");
+                }
             }
-        } catch (IOException | java.io.UncheckedIOException e) {
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof GatewayError error) {
+                throw error;
+            }
+            if (expired.get()) {
+                metrics.record(408, System.nanoTime() - start);
+                LOGGER.log(Level.WARNING, "Closed a connection from {0} whose request body stalled for over {1} ms "
+                        + "(gateway.body.timeout)", request.remotePeer().address(), bodyTimeout.toMillis());
+                throw new CloseConnectionException("request body stalled past gateway.body.timeout", e);
+            }
             throw new GatewayError(400, "the request body could not be read: " + e.getMessage());
+        } finally {
+            stalled.cancel(false);
+            if (expired.get()) {
+                Thread.interrupted();
+            }
         }
         return out.toByteArray();
     }
@@ -242,11 +293,4 @@ final class EchoHandler implements Handler {
         return newline < 0 ? text : text.substring(0, newline);
     }
 
-    private Timer timer(int status) {
-        return timers.computeIfAbsent(status, code -> Metrics.globalRegistry().getOrCreate(
-                Timer.builder("gateway.requests")
-                        .description("POST /echo requests by HTTP status")
-                        .tags(List.of(Tag.create("status", Integer.toString(code)),
-                                Tag.create("family", Family.of(code).name().toLowerCase(java.util.Locale.ROOT))))));
-    }
 }

@@ -24,6 +24,7 @@ import io.spiffe.spiffeid.SpiffeId;
  * @param upstreamDeadline deadline of each call to echo-server ({@code gateway.upstream.deadline})
  * @param maxBodyBytes     largest request body accepted ({@code gateway.max.body.bytes})
  * @param identity         where the Workload API lives
+ * @param limits           connection, concurrency and body-time limits of the HTTPS socket
  */
 public record GatewayConfig(String host,
                             int port,
@@ -35,7 +36,8 @@ public record GatewayConfig(String host,
                             SpiffeId upstreamId,
                             Duration upstreamDeadline,
                             int maxBodyBytes,
-                            IdentityConfig identity) {
+                            IdentityConfig identity,
+                            GatewayLimits limits) {
 
     /**
      * Validates the settings.
@@ -49,6 +51,7 @@ public record GatewayConfig(String host,
         Objects.requireNonNull(upstreamId, "upstreamId must not be null");
         Objects.requireNonNull(upstreamDeadline, "upstreamDeadline must not be null");
         Objects.requireNonNull(identity, "identity must not be null");
+        Objects.requireNonNull(limits, "limits must not be null");
         allowedCallers = Set.copyOf(allowedCallers);
         checkPort("server.port", port, 0);
         checkPort("observe.port", observePort, 0);
@@ -60,6 +63,39 @@ public record GatewayConfig(String host,
         if (maxBodyBytes < 1) {
             throw new IllegalArgumentException("gateway.max.body.bytes must be at least 1, got " + maxBodyBytes);
         }
+    }
+
+    /**
+     * Settings with the default {@link GatewayLimits}.
+     *
+     * @param host             address to bind both sockets to
+     * @param port             HTTPS mutual-TLS port
+     * @param observePort      plain-HTTP observe port
+     * @param shutdownGrace    how long in-flight requests may run after SIGTERM
+     * @param allowedCallers   exact SPIFFE IDs that may call the gateway
+     * @param upstreamHost     echo-server's host
+     * @param upstreamPort     echo-server's port
+     * @param upstreamId       the SPIFFE ID echo-server must present
+     * @param upstreamDeadline deadline of each call to echo-server
+     * @param maxBodyBytes     largest request body accepted
+     * @param identity         where the Workload API lives
+     */
+    public GatewayConfig(String host, int port, int observePort, Duration shutdownGrace, Set<SpiffeId> allowedCallers,
+                         String upstreamHost, int upstreamPort, SpiffeId upstreamId, Duration upstreamDeadline,
+                         int maxBodyBytes, IdentityConfig identity) {
+        this(host, port, observePort, shutdownGrace, allowedCallers, upstreamHost, upstreamPort, upstreamId,
+                upstreamDeadline, maxBodyBytes, identity, GatewayLimits.DEFAULT);
+    }
+
+    /**
+     * Returns these settings with other limits.
+     *
+     * @param other the limits to use
+     * @return a copy with {@code other} as its limits
+     */
+    public GatewayConfig withLimits(GatewayLimits other) {
+        return new GatewayConfig(host, port, observePort, shutdownGrace, allowedCallers, upstreamHost, upstreamPort,
+                upstreamId, upstreamDeadline, maxBodyBytes, identity, other);
     }
 
     /**
@@ -99,7 +135,8 @@ public record GatewayConfig(String host,
                 PeerAuthorizer.parseIds("gateway.upstream.id", List.of(upstreamId)).iterator().next(),
                 config.get("gateway.upstream.deadline").as(Duration.class).orElse(Duration.ofSeconds(2)),
                 config.get("gateway.max.body.bytes").asInt().orElse(131072),
-                IdentityConfig.create(config.get("spiffe")));
+                IdentityConfig.create(config.get("spiffe")),
+                GatewayLimits.create(config));
     }
 
     private static void checkPort(String key, int port, int min) {
