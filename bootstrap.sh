@@ -26,14 +26,22 @@
 #
 set -o errexit -o errtrace -o nounset -o pipefail
 
+if ((BASH_VERSINFO[0] < 4)); then
+  echo "bootstrap.sh needs bash 4 or newer (this is ${BASH_VERSION}); on macOS: brew install bash" >&2
+  exit 1
+fi
+
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly ROOT
 
 readonly ARGOCD_VERSION="v3.5.1"
-readonly ARGOCD_INSTALL_URL="https://raw.githubusercontent.com/argoproj/argo-cd/${ARGOCD_VERSION}/manifests/install.yaml"
+readonly ARGOCD_INSTALL_URL="https://raw.githubusercontent.com/argoproj/argo-cd/${ARGOCD_VERSION}/manifests/\
+install.yaml"
 readonly DEFAULT_REPO_URL="git://host.k3d.internal/echo-chain"
 readonly IMAGES=("services/echo-server/target/jib-image.tar" "services/echo-gateway/target/jib-image.tar")
 readonly APPLICATIONS=(echo-chain crds spire traefik-external traefik-internal echo routes)
+readonly APP_STATES_JSONPATH='jsonpath={range .items[*]}{.metadata.name}{" "}{.status.sync.status}{" "}'\
+'{.status.health.status}{"\n"}{end}'
 
 CLUSTER_NAME="${CLUSTER_NAME:-echo-chain}"
 GITOPS_REPO="${GITOPS_REPO:-}"
@@ -272,15 +280,15 @@ serve_repo() {
   fi
 }
 
-# root_application prints the root Application with this run's repository, revision and sync mode.
-root_application() {
-  local repo automated=true
-  repo="$(repo_url)"
+# root_sed_args prints, one per line, the sed arguments that set this run's repository, revision and
+# sync mode in the rendered root Application.
+root_sed_args() {
+  local automated=true
   if [[ "${MANUAL_SYNC}" == true ]]; then
     automated=false
   fi
-  kubectl kustomize "${ROOT}/gitops/clusters/k3d" | sed \
-    -e "s#${DEFAULT_REPO_URL}\$#${repo}#" \
+  printf '%s\n' \
+    -e "s#${DEFAULT_REPO_URL}\$#$(repo_url)#" \
     -e "s#targetRevision: HEAD\$#targetRevision: ${GITOPS_REVISION}#" \
     -e "s#automatedSync: true\$#automatedSync: ${automated}#" \
     -e "s#enabled: true\$#enabled: ${automated}#"
@@ -289,32 +297,36 @@ root_application() {
 # apply_root applies the root Application, which owns every other Application.
 apply_root() {
   step "apply the root Application"
+  local sed_args=()
+  mapfile -t sed_args < <(root_sed_args)
   if [[ "${DRY_RUN}" == true ]]; then
-    printf '+ kubectl kustomize %q | sed <repo %s, revision %s, automated %s> | %s\n' \
-      "${ROOT}/gitops/clusters/k3d" "$(repo_url)" "${GITOPS_REVISION}" \
-      "$([[ "${MANUAL_SYNC}" == true ]] && echo false || echo true)" \
-      "kubectl --context k3d-${CLUSTER_NAME} apply -f -"
+    printf '+ kubectl kustomize %q | sed' "${ROOT}/gitops/clusters/k3d"
+    printf ' %q' "${sed_args[@]}"
+    printf ' | kubectl --context %q apply -f -\n' "k3d-${CLUSTER_NAME}"
     return
   fi
-  root_application | kube apply -f -
+  kubectl kustomize "${ROOT}/gitops/clusters/k3d" | sed "${sed_args[@]}" | kube apply -f -
 }
 
 # app_states prints "name sync health" for every Application.
 app_states() {
-  kube_query --namespace argocd get applications.argoproj.io \
-    -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.sync.status}{" "}{.status.health.status}{"\n"}{end}'
+  kube_query --namespace argocd get applications.argoproj.io -o "${APP_STATES_JSONPATH}"
 }
 
 # explain_app prints why an Application is not Synced and Healthy.
 explain_app() {
-  kube_query --namespace argocd get applications.argoproj.io "$1" -o jsonpath='{range .status.conditions[*]}  condition {.type}: {.message}{"\n"}{end}{"  health: "}{.status.health.message}{"\n"}{"  last sync: "}{.status.operationState.message}{"\n"}' || true
+  local why='jsonpath={range .status.conditions[*]}  condition {.type}: {.message}{"\n"}{end}'
+  why+='{"  health: "}{.status.health.message}{"\n"}{"  last sync: "}{.status.operationState.message}{"\n"}'
+  kube_query --namespace argocd get applications.argoproj.io "$1" -o "${why}" || true
 }
 
 # wait_for_applications waits until every Application is Synced and Healthy, naming the one it waits for.
 wait_for_applications() {
   step "wait for the Applications"
   if [[ "${DRY_RUN}" == true ]]; then
-    printf '+ wait up to %ss for Applications %s to be Synced and Healthy\n' "${WAIT_TIMEOUT}" "${APPLICATIONS[*]}"
+    printf '+ kubectl --context %q --namespace argocd get applications.argoproj.io -o %q' \
+      "k3d-${CLUSTER_NAME}" "${APP_STATES_JSONPATH}"
+    printf '   # every 5 s for up to %s s, until %s are Synced and Healthy\n' "${WAIT_TIMEOUT}" "${APPLICATIONS[*]}"
     return
   fi
   local deadline=$((SECONDS + WAIT_TIMEOUT)) waiting="" last="" states app sync health
@@ -459,7 +471,8 @@ cmd_status() {
     return
   fi
   kube_query --namespace argocd get applications.argoproj.io \
-    -o custom-columns='NAME:.metadata.name,WAVE:.metadata.annotations.argocd\.argoproj\.io/sync-wave,SYNC:.status.sync.status,HEALTH:.status.health.status' || true
+    -o custom-columns='NAME:.metadata.name,WAVE:.metadata.annotations.argocd\.argoproj\.io/sync-wave,'\
+'SYNC:.status.sync.status,HEALTH:.status.health.status' || true
   kube_query get pods --all-namespaces --field-selector=status.phase!=Running,status.phase!=Succeeded || true
   if git_daemon_running; then
     log "git daemon serves $(repo_url) (pid $(cat "${GIT_DAEMON_PID_FILE}"))"

@@ -46,8 +46,8 @@ class BootstrapScriptTest {
                         + " https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/install.yaml",
                 "+ " + CONTEXT + "--namespace argocd rollout status deployment/argocd-server",
                 "+ git daemon --reuseaddr --detach --export-all",
-                "+ kubectl kustomize",
-                "+ wait up to",
+                "+ kubectl kustomize " + stubs.repo() + "/gitops/clusters/k3d | sed -e",
+                "+ " + CONTEXT + "--namespace argocd get applications.argoproj.io -o jsonpath=",
                 "+ " + CONTEXT + "--namespace argocd get secret argocd-initial-admin-secret",
                 "+ curl",
                 "+ curl",
@@ -202,6 +202,31 @@ class BootstrapScriptTest {
 
         assertThat(result.both(), result.exitCode(), equalTo(0));
         assertThat(stubs.log(), hasItem("k3d cluster delete echo-chain"));
+    }
+
+    @Test
+    void statusShowsTheApplicationsAndUnhealthyPods(@TempDir Path dir) throws IOException {
+        StubCommands stubs = StubCommands.create(dir, "echo-chain");
+        stubs.clusterExists();
+
+        Commands.Result result = stubs.bootstrap("status");
+
+        assertThat(result.both(), result.exitCode(), equalTo(0));
+        assertInOrder(stubs.log(),
+                CONTEXT + "--namespace argocd get applications.argoproj.io -o custom-columns=NAME:.metadata.name,",
+                CONTEXT + "get pods --all-namespaces --field-selector=status.phase!=Running");
+        assertThat(result.stdout(), containsString("spire Synced Healthy"));
+    }
+
+    @Test
+    void statusWithoutAClusterSaysHowToCreateIt(@TempDir Path dir) throws IOException {
+        StubCommands stubs = StubCommands.create(dir, "echo-chain");
+
+        Commands.Result result = stubs.bootstrap("status");
+
+        assertThat(result.both(), result.exitCode(), equalTo(0));
+        assertThat(result.stderr(), containsString("no cluster echo-chain; run ./bootstrap.sh up"));
+        assertThat(stubs.log(), not(hasItem(startsWith("kubectl"))));
     }
 
     @Test
