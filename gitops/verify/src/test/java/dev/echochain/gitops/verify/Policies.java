@@ -58,6 +58,32 @@ final class Policies {
         return problems;
     }
 
+    /**
+     * Every source of a child Application that reads this repository is named {@code gitops} in an
+     * Application labelled {@code echo-chain.dev/gitops-source}, so the root Application's override of
+     * the repository URL and revision reaches it.
+     */
+    static List<String> ownSourcesAreRewritable(Snapshot s) {
+        List<String> problems = new ArrayList<>();
+        for (Manifest app : s.applications()) {
+            if (Yaml.at(app.body(), "spec", "source") != null) {
+                continue;
+            }
+            boolean labelled = "true".equals(Yaml.string(app.body(), "metadata", "labels",
+                    "echo-chain.dev/gitops-source"));
+            for (Map<String, Object> source : sources(app)) {
+                if (!Snapshot.OWN_REPO_URL.equals(Yaml.string(source, "repoURL"))) {
+                    continue;
+                }
+                if (!"gitops".equals(Yaml.string(source, "name")) || !labelled) {
+                    problems.add(app.describe() + ": a source of this repository must be named gitops, in an"
+                            + " Application labelled echo-chain.dev/gitops-source: \"true\"");
+                }
+            }
+        }
+        return problems;
+    }
+
     /** Every chart, every external git source and the Argo CD manifest carry an exact version. */
     static List<String> versionsArePinned(Snapshot s) {
         List<String> problems = new ArrayList<>();
