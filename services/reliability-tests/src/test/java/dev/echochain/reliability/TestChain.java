@@ -94,12 +94,20 @@ final class TestChain implements AutoCloseable {
         server = EchoServer.start(serverConfig(0), serverIdentity);
         serverPort = server.port();
         link = setup.faultLink() ? FaultLink.start(serverPort) : null;
-        GatewayConfig config = new GatewayConfig("127.0.0.1", 0, 0, Duration.ofSeconds(5),
-                Set.of(SpiffeId.parse(EXTERNAL_ID), SpiffeId.parse(INTERNAL_ID)), "127.0.0.1",
-                link == null ? serverPort : link.port(), SpiffeId.parse(SERVER_ID), setup.deadline(), 131072,
-                new IdentityConfig(gatewayEndpoint.address(), Duration.ofSeconds(5)))
-                .withLimits(setup.limits());
-        gateway = EchoGateway.start(config, gatewayIdentity);
+        gateway = EchoGateway.start(gatewayConfig(link == null ? serverPort : link.port(), SERVER_ID,
+                setup.deadline()).withLimits(setup.limits()), gatewayIdentity);
+    }
+
+    /** Gateway settings on ephemeral ports, calling echo-server at a port and expecting an ID. */
+    GatewayConfig gatewayConfig(int upstreamPort, String upstreamId, Duration deadline) {
+        return new GatewayConfig("127.0.0.1", 0, 0, Duration.ofSeconds(5),
+                Set.of(SpiffeId.parse(EXTERNAL_ID), SpiffeId.parse(INTERNAL_ID)), "127.0.0.1", upstreamPort,
+                SpiffeId.parse(upstreamId), deadline, 131072,
+                new IdentityConfig(gatewayEndpoint.address(), Duration.ofSeconds(5)));
+    }
+
+    int serverPort() {
+        return serverPort;
     }
 
     static TestChain start(Setup setup) throws IOException, InterruptedException {

@@ -37,6 +37,10 @@ public final class PeerAuthorizer extends X509ExtendedTrustManager {
 
     private static final System.Logger LOGGER = System.getLogger(PeerAuthorizer.class.getName());
 
+    private static final int DIGITAL_SIGNATURE = 0;
+    private static final int KEY_CERT_SIGN = 5;
+    private static final int CRL_SIGN = 6;
+
     private final String name;
     private final Set<SpiffeId> allowed;
     private final WorkloadIdentity identity;
@@ -176,6 +180,7 @@ public final class PeerAuthorizer extends X509ExtendedTrustManager {
 
     private void verify(X509Certificate[] chain, Check check) throws CertificateException {
         try {
+            checkLeaf(chain);
             check.run();
         } catch (CertificateException | RuntimeException e) {
             RejectReason reason = classify(chain);
@@ -199,7 +204,7 @@ public final class PeerAuthorizer extends X509ExtendedTrustManager {
         }
         X509Certificate leaf = chain[0];
         Optional<SpiffeId> id = PeerIds.fromChain(chain);
-        if (id.isEmpty() || leaf.getBasicConstraints() >= 0) {
+        if (id.isEmpty() || leafViolation(leaf).isPresent()) {
             return RejectReason.NOT_AN_SVID;
         }
         try {
@@ -218,6 +223,37 @@ public final class PeerAuthorizer extends X509ExtendedTrustManager {
             return RejectReason.ID_NOT_ALLOWED;
         }
         return RejectReason.UNTRUSTED_CHAIN;
+    }
+
+    /*
+     * The X.509-SVID spec (section 4) forbids a leaf that is a CA or may sign certificates or CRLs, and requires
+     * digitalSignature. java-spiffe's SpiffeTrustManager checks the chain and the ID but not these, so a CA
+     * certificate of the trust domain with a SPIFFE ID would pass as a peer.
+     */
+    private static void checkLeaf(X509Certificate[] chain) throws CertificateException {
+        if (chain != null && chain.length > 0) {
+            Optional<String> violation = leafViolation(chain[0]);
+            if (violation.isPresent()) {
+                throw new CertificateException("the peer's leaf certificate is not an X.509-SVID: " + violation.get());
+            }
+        }
+    }
+
+    private static Optional<String> leafViolation(X509Certificate leaf) {
+        if (leaf.getBasicConstraints() >= 0) {
+            return Optional.of("it is a CA certificate");
+        }
+        boolean[] usage = leaf.getKeyUsage();
+        if (usage == null || !usage[DIGITAL_SIGNATURE]) {
+            return Optional.of("its key usage lacks digitalSignature");
+        }
+        if (usage[KEY_CERT_SIGN] || usage[CRL_SIGN]) {
+            return Optional.of("its key usage allows signing certificates or CRLs");
+        }
+        if (PeerIds.uriSans(leaf).size() != 1) {
+            return Optional.of("it has " + PeerIds.uriSans(leaf).size() + " URI SANs instead of one");
+        }
+        return Optional.empty();
     }
 
     private Counter counter(String result, String reason) {
