@@ -113,29 +113,42 @@ final class StructuralSchema {
         return all;
     }
 
+    /**
+     * A schema of the given leaf paths; a {@code *} segment stands for any map key, such as a router
+     * name. Everything under a free path is accepted.
+     */
+    static StructuralSchema of(List<String> leafPaths, List<String> free) {
+        return new StructuralSchema(leafPaths, free);
+    }
+
     /** Every path in the document that the schema does not know. */
     List<String> unknownPaths(Map<String, Object> body) {
         List<String> unknown = new ArrayList<>();
-        visit(body, "", unknown);
+        visit(body, "", "", unknown);
         return unknown;
     }
 
-    private void visit(Object node, String path, List<String> unknown) {
-        if (!path.isEmpty() && free.contains(path)) {
+    private void visit(Object node, String path, String schemaPath, List<String> unknown) {
+        if (!schemaPath.isEmpty() && free.contains(schemaPath)) {
             return;
         }
         if (node instanceof Map<?, ?> map) {
             for (Map.Entry<?, ?> e : map.entrySet()) {
-                String child = path.isEmpty() ? String.valueOf(e.getKey()) : path + "." + e.getKey();
-                if (!allowed.contains(child)) {
-                    unknown.add(child);
+                String key = String.valueOf(e.getKey());
+                String child = path.isEmpty() ? key : path + "." + key;
+                String exact = schemaPath.isEmpty() ? key : schemaPath + "." + key;
+                String wildcard = schemaPath.isEmpty() ? "*" : schemaPath + ".*";
+                if (allowed.contains(exact)) {
+                    visit(e.getValue(), child, exact, unknown);
+                } else if (allowed.contains(wildcard)) {
+                    visit(e.getValue(), child, wildcard, unknown);
                 } else {
-                    visit(e.getValue(), child, unknown);
+                    unknown.add(child);
                 }
             }
         } else if (node instanceof List<?> list) {
             for (Object item : list) {
-                visit(item, path + "[]", unknown);
+                visit(item, path + "[]", schemaPath + "[]", unknown);
             }
         }
     }
