@@ -185,8 +185,9 @@ port_taken() {
 create_cluster() {
   step "create k3d cluster ${CLUSTER_NAME}"
   if cluster_exists; then
-    log "cluster ${CLUSTER_NAME} exists; starting it in case it was stopped"
+    log "cluster ${CLUSTER_NAME} exists; starting it in case it was stopped, and restoring its kubeconfig entry"
     run k3d cluster start "${CLUSTER_NAME}" --wait
+    run k3d kubeconfig merge "${CLUSTER_NAME}" --kubeconfig-merge-default --kubeconfig-switch-context=false
     return
   fi
   local port

@@ -106,7 +106,9 @@ class BootstrapScriptTest {
         Commands.Result result = stubs.bootstrap("up");
 
         assertThat(result.both(), result.exitCode(), equalTo(0));
-        assertThat(stubs.log(), hasItem(startsWith("k3d cluster start echo-chain")));
+        assertInOrder(stubs.log(), "k3d cluster start echo-chain",
+                "k3d kubeconfig merge echo-chain --kubeconfig-merge-default --kubeconfig-switch-context=false",
+                "mvnw -B -DskipTests install");
         assertThat(stubs.log(), not(hasItem(startsWith("k3d cluster create"))));
     }
 
