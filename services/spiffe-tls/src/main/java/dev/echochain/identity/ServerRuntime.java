@@ -10,7 +10,8 @@ import io.helidon.config.Config;
 import io.helidon.logging.common.LogConfig;
 
 /**
- * The life of a service process: logging, configuration, workload identity, start, and a clean stop on SIGTERM.
+ * The life of a service process: logging, configuration, crypto provider, workload identity, start, and a clean stop
+ * on SIGTERM.
  *
  * <p>On SIGTERM the listeners stop accepting, in-flight requests get the listener's grace period to finish, and only
  * then is the Workload API watch closed, so no request loses its TLS identity halfway.
@@ -48,7 +49,10 @@ public final class ServerRuntime {
         C config;
         IdentityConfig identityConfig;
         try {
-            config = settings.apply(Config.create());
+            Config root = Config.create();
+            // before any key or TLS context exists, so that all of them use the chosen provider
+            CryptoProvider.install(root.get("crypto.provider").asString().orElse(CryptoProvider.DEFAULT));
+            config = settings.apply(root);
             identityConfig = identity.apply(config);
         } catch (IllegalArgumentException e) {
             LOGGER.log(Level.ERROR, "Invalid configuration of {0}: {1}", service, e.getMessage());
