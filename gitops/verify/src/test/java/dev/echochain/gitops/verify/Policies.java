@@ -251,6 +251,86 @@ final class Policies {
         }
     }
 
+    /** Who may call whom, as the product defines it: caller -> callee, by ServiceAccount name. */
+    static final Set<String> CALL_GRAPH = Set.of(
+            "traefik-external -> echo-gateway", "traefik-external -> traefik-internal",
+            "traefik-internal -> echo-gateway", "echo-gateway -> echo-server");
+
+    /**
+     * The calls that the configuration allows, seen from both ends: the caller side (Traefik
+     * ServersTransports, the gateway's upstream ID) and the callee side (the services' allowlists,
+     * traefik-internal's caller check). Each must be exactly {@link #CALL_GRAPH}.
+     */
+    static List<String> callGraphMatches(Snapshot s) {
+        Set<String> callerSide = new TreeSet<>();
+        Set<String> calleeSide = new TreeSet<>();
+        Map<String, Manifest> transports = new LinkedHashMap<>();
+        for (Manifest t : Manifest.ofKind(s.manifests(), "traefik.io/", "ServersTransport")) {
+            transports.put(t.namespace() + "/" + t.name(), t);
+        }
+        for (Manifest route : Manifest.ofKind(s.manifests(), "traefik.io/", "IngressRoute")) {
+            for (Object r : Yaml.list(route.body(), "spec", "routes")) {
+                for (Object service : Yaml.list(r, "services")) {
+                    String name = Yaml.string(service, "serversTransport");
+                    Manifest t = transports.get(route.namespace() + "/" + name);
+                    if (t != null) {
+                        Yaml.list(t.body(), "spec", "spiffe", "ids")
+                                .forEach(id -> callerSide.add("traefik-external -> " + account(id)));
+                    }
+                }
+            }
+        }
+        s.values().forEach((file, values) -> {
+            for (Object extra : Yaml.list(values, "extraObjects")) {
+                String dynamic = Yaml.string(extra, "data", "dynamic.yaml");
+                if (dynamic == null) {
+                    continue;
+                }
+                Map<String, Object> config = Yaml.readText(dynamic, file + " dynamic.yaml");
+                Yaml.map(config, "http", "serversTransports").values().forEach(t -> Yaml.list(t, "spiffe", "ids")
+                        .forEach(id -> callerSide.add("traefik-internal -> " + account(id))));
+                Yaml.map(config, "http", "routers").values().forEach(router -> {
+                    Matcher escaped = ESCAPED_ID.matcher(String.valueOf(Yaml.string(router, "rule")));
+                    while (escaped.find()) {
+                        String id = URLDecoder.decode(escaped.group(1).replace("\\.", "."),
+                                StandardCharsets.UTF_8);
+                        calleeSide.add(account(id) + " -> traefik-internal");
+                    }
+                });
+            }
+        });
+        for (Manifest cm : Manifest.ofKind(s.manifests(), "v1", "ConfigMap")) {
+            Map<String, Object> data = Yaml.map(cm.body(), "data");
+            allowed(data.get("GATEWAY_ALLOWED_CALLERS"))
+                    .forEach(id -> calleeSide.add(account(id) + " -> echo-gateway"));
+            allowed(data.get("ECHO_ALLOWED_CALLERS")).forEach(id -> calleeSide.add(account(id) + " -> echo-server"));
+            allowed(data.get("GATEWAY_UPSTREAM_ID")).forEach(id -> callerSide.add("echo-gateway -> " + account(id)));
+        }
+        List<String> problems = new ArrayList<>();
+        if (!callerSide.equals(CALL_GRAPH)) {
+            problems.add("the callers' side (ServersTransports, upstream IDs) allows " + callerSide
+                    + "; the product allows " + new TreeSet<>(CALL_GRAPH));
+        }
+        if (!calleeSide.equals(CALL_GRAPH)) {
+            problems.add("the callees' side (allowlists, caller check) allows " + calleeSide
+                    + "; the product allows " + new TreeSet<>(CALL_GRAPH));
+        }
+        return problems;
+    }
+
+    private static List<String> allowed(Object commaSeparated) {
+        if (commaSeparated == null) {
+            return List.of();
+        }
+        return List.of(commaSeparated.toString().split(",")).stream().map(String::strip)
+                .filter(id -> !id.isEmpty()).toList();
+    }
+
+    private static String account(Object id) {
+        String text = String.valueOf(id);
+        return text.substring(text.lastIndexOf('/') + 1);
+    }
+
     /** No image anywhere is unpinned or tagged latest. */
     static List<String> imagesArePinned(Snapshot s) {
         List<String> problems = new ArrayList<>();

@@ -156,6 +156,28 @@ class PolicyTest {
     }
 
     @Test
+    void bothEndsOfEveryCallAllowExactlyTheProductsCallGraph() {
+        assertThat(Policies.callGraphMatches(Fixtures.snapshot()), empty());
+    }
+
+    @Test
+    void reportsAnAllowlistThatAdmitsAnExtraCaller() {
+        Snapshot broken = Fixtures.snapshot().withManifest("ConfigMap", configMapName("echo-server-config"),
+                cm -> edit(cm, () -> Yaml.map(cm, "data").put("ECHO_ALLOWED_CALLERS",
+                        TD + "/ns/echo/sa/echo-gateway," + TD + "/ns/traefik/sa/traefik-internal")));
+
+        assertThat(Policies.callGraphMatches(broken), hasItem(containsString("traefik-internal -> echo-server")));
+    }
+
+    @Test
+    void reportsATransportToTheWrongBackend() {
+        Snapshot broken = Fixtures.snapshot().withManifest("ServersTransport", "traefik-internal", t -> edit(t,
+                () -> Yaml.map(t, "spec", "spiffe").put("ids", List.of(TD + "/ns/echo/sa/echo-server"))));
+
+        assertThat(Policies.callGraphMatches(broken), hasItem(containsString("traefik-external -> echo-server")));
+    }
+
+    @Test
     void noImageIsLatestOrUnpinned() {
         assertThat(Policies.imagesArePinned(Fixtures.snapshot()), empty());
     }
