@@ -18,7 +18,8 @@
 #   BENCH_SERVER_CPUS    CPUs for the systems under test, taskset syntax (default 0)
 #   BENCH_CLIENT_CPUS    CPUs for the load generator (default 1, or 0 on a one-CPU machine)
 #   BENCH_OUT            output directory (default as above)
-#   BENCH_ONLY           comma-separated sections: throughput,gateway,plaintext,handshakes,startup,rotation
+#   BENCH_ONLY           comma-separated sections, default all:
+#                        throughput,gateway,plaintext,provider,handshakes,startup,rotation
 #   BENCH_SKIP_BUILD     1 to use the jars already built (default 0)
 #   BENCH_INSTALL        0 to never apt-get install nginx-light and gnuplot-nox when missing (default 1)
 

@@ -35,9 +35,9 @@ import com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider;
  * and reports the ratio of each round, so that a noisy neighbour moves both sides alike.
  *
  * <p>Usage: {@code BenchMain --mode quick|full --jars <dir> --out <dir> --logs <dir> [--server-cpus 0]
- * [--only throughput,gateway,plaintext,handshakes,startup,rotation]}. The jars directory holds a private copy of
- * each runnable jar with its libs ({@code echo-server/}, {@code echo-gateway/}, {@code bench/}), so that a rebuild
- * of a module during a run cannot change the code under test.
+ * [--only throughput,gateway,plaintext,provider,handshakes,startup,rotation]}. The jars directory holds a private
+ * copy of each runnable jar with its libs ({@code echo-server/}, {@code echo-gateway/}, {@code bench/}), so that a
+ * rebuild of a module during a run cannot change the code under test.
  */
 public final class BenchMain {
 
@@ -60,7 +60,9 @@ public final class BenchMain {
     private Proc echoServer;
     private Proc gateway;
     private Proc refMtls;
+    private Proc echoServerJdk;
     private int echoPort;
+    private int echoJdkPort;
     private int gatewayPort;
     private int gatewayObservePort;
     private int refMtlsPort;
@@ -87,7 +89,7 @@ public final class BenchMain {
             options.put(args[i], args[i + 1]);
         }
         Set<String> only = Set.of(options.getOrDefault("--only",
-                "throughput,gateway,plaintext,handshakes,startup,rotation").split(","));
+                "throughput,gateway,plaintext,provider,handshakes,startup,rotation").split(","));
         BenchMain bench = new BenchMain(Mode.of(options.getOrDefault("--mode", "quick")),
                 Path.of(options.getOrDefault("--jars", "bench/results/tmp/jars")).toAbsolutePath(),
                 Path.of(options.getOrDefault("--out", "bench/results/tmp/quick")).toAbsolutePath(),
@@ -116,6 +118,9 @@ public final class BenchMain {
             }
             if (only.contains("plaintext")) {
                 plaintext();
+            }
+            if (only.contains("provider")) {
+                provider();
             }
             if (only.contains("handshakes")) {
                 handshakes(dir);
@@ -158,7 +163,12 @@ public final class BenchMain {
     private void startServers() throws Exception {
         echoPort = freePort();
         int echoObserve = freePort();
-        echoServer = startEchoServer("echo-server", IMAGE_FLAGS, echoPort, echoObserve, Map.of());
+        echoServer = startEchoServer("echo-server", IMAGE_FLAGS, echoPort, echoObserve,
+                Map.of("CRYPTO_PROVIDER", "accp"));
+        echoJdkPort = freePort();
+        int echoJdkObserve = freePort();
+        echoServerJdk = startEchoServer("echo-server-jdk-crypto", IMAGE_FLAGS, echoJdkPort, echoJdkObserve,
+                Map.of("CRYPTO_PROVIDER", "jdk"));
         refMtlsPort = freePort();
         refMtls = startRef("grpc-java-mtls", refMtlsPort, "mtls", "default");
         refPlainPort = freePort();
@@ -167,6 +177,7 @@ public final class BenchMain {
         gatewayObservePort = freePort();
         gateway = startGateway("echo-gateway", IMAGE_FLAGS, gatewayPort, gatewayObservePort);
         awaitReady(echoObserve);
+        awaitReady(echoJdkObserve);
         awaitReady(gatewayObservePort);
         awaitValid(() -> GrpcCaller.mtls(ids, refMtlsPort, Identities.SERVER_ID));
         awaitValid(() -> GrpcCaller.plaintext(refPlainPort, Identities.SERVER_ID));
@@ -331,6 +342,18 @@ public final class BenchMain {
         }
     }
 
+    private void provider() throws Exception {
+        try (GrpcCaller jdk = GrpcCaller.mtls(ids, echoJdkPort, Identities.SERVER_ID);
+             GrpcCaller accp = GrpcCaller.mtls(ids, echoPort, Identities.SERVER_ID)) {
+            Comparison pair = new Comparison("echo-server-accp-vs-jdk",
+                    "echo-server throughput: native crypto provider (ACCP) against the JDK's", "JDK crypto",
+                    "ACCP", mode.plainLadder());
+            pair.run(mode, jdk, accp);
+            comparisons.add(pair);
+            write();
+        }
+    }
+
     // ---- comparison 4: server CPU per new mTLS connection
 
     private void handshakes(Path dir) throws Exception {
@@ -352,6 +375,8 @@ public final class BenchMain {
         awaitValid(() -> GrpcCaller.mtls(ids, refJdkPort, Identities.SERVER_ID));
         servers.put("grpc-java (JDK TLS)", refJdk);
         ports.put("grpc-java (JDK TLS)", refJdkPort);
+        servers.put("echo-server (JDK crypto)", echoServerJdk);
+        ports.put("echo-server (JDK crypto)", echoJdkPort);
         servers.put("echo-server", echoServer);
         ports.put("echo-server", echoPort);
         for (String name : servers.keySet()) {
@@ -542,6 +567,8 @@ public final class BenchMain {
         Duration length = mode.rotationGap().plusMillis(150).multipliedBy(mode.rotations()).plusSeconds(3);
         List<Double> serverDelays = new ArrayList<>();
         List<Double> gatewayDelays = new ArrayList<>();
+        List<Double> serverDone = new ArrayList<>();
+        List<Double> gatewayDone = new ArrayList<>();
         long probeFailures = 0;
         Window direct;
         Window viaGateway;
@@ -556,17 +583,19 @@ public final class BenchMain {
                 ids.api.rotateSvids();
                 BigInteger serverSerial = ids.server.currentSvid().serial();
                 BigInteger gatewaySerial = ids.gateway.currentSvid().serial();
-                CompletableFuture<Double> server = CompletableFuture.supplyAsync(
+                CompletableFuture<double[]> server = CompletableFuture.supplyAsync(
                         () -> untilPresented(echoPort, Identities.SERVER_ID, serverSerial, pushed), threads);
-                CompletableFuture<Double> gw = CompletableFuture.supplyAsync(
+                CompletableFuture<double[]> gw = CompletableFuture.supplyAsync(
                         () -> untilPresented(gatewayPort, Identities.GATEWAY_ID, gatewaySerial, pushed), threads);
-                double s = server.join();
-                double g = gw.join();
-                if (Double.isNaN(s) || Double.isNaN(g)) {
+                double[] s = server.join();
+                double[] g = gw.join();
+                if (Double.isNaN(s[0]) || Double.isNaN(g[0])) {
                     probeFailures++;
                 }
-                serverDelays.add(s);
-                gatewayDelays.add(g);
+                serverDelays.add(s[0]);
+                gatewayDelays.add(g[0]);
+                serverDone.add(s[1]);
+                gatewayDone.add(g[1]);
                 Thread.sleep(mode.rotationGap().toMillis());
             }
             direct = directLoad.get();
@@ -580,28 +609,42 @@ public final class BenchMain {
         section.put("gateway", Comparison.describe(viaGateway));
         section.put("failed_requests", direct.failed() + viaGateway.failed());
         section.put("failed_new_handshakes", probeFailures);
+        section.put("new_svid_measure", "ms from the push to the start of the first new handshake that presented "
+                + "the new SVID (probes run back to back); *_done is to the end of that handshake");
         section.put("echo_server_new_svid_ms", Comparison.stats(Stats.of(serverDelays)));
         section.put("gateway_new_svid_ms", Comparison.stats(Stats.of(gatewayDelays)));
-        section.put("echo_server_new_svid_ms_p_max", serverDelays.stream().mapToDouble(d -> d).max().orElse(0));
-        section.put("gateway_new_svid_ms_p_max", gatewayDelays.stream().mapToDouble(d -> d).max().orElse(0));
+        section.put("echo_server_new_svid_done_ms", Comparison.stats(Stats.of(serverDone)));
+        section.put("gateway_new_svid_done_ms", Comparison.stats(Stats.of(gatewayDone)));
+        section.put("echo_server_new_svid_ms_max", max(serverDelays));
+        section.put("gateway_new_svid_ms_max", max(gatewayDelays));
         results.put("rotation", section);
         write();
     }
 
-    /** Opens new connections until the server presents the SVID with this serial; ms since the push, NaN if never. */
-    private double untilPresented(int port, String id, BigInteger serial, long pushed) {
+    private static double max(List<Double> values) {
+        return values.stream().mapToDouble(d -> d).max().orElse(Double.NaN);
+    }
+
+    /**
+     * Opens new connections back to back until the server presents the SVID with this serial. Returns the ms from
+     * the push to the start and to the end of the first handshake that did; NaN when none did within 5 s or a
+     * handshake failed.
+     */
+    private double[] untilPresented(int port, String id, BigInteger serial, long pushed) {
         long deadline = pushed + Duration.ofSeconds(5).toNanos();
         while (System.nanoTime() < deadline) {
+            long start = System.nanoTime();
             try {
                 X509Certificate presented = Handshakes.connect(ids, port, id);
                 if (presented.getSerialNumber().equals(serial)) {
-                    return (System.nanoTime() - pushed) / 1e6;
+                    return new double[] {(start - pushed) / 1e6, (System.nanoTime() - pushed) / 1e6};
                 }
             } catch (IOException e) {
-                return Double.NaN;
+                LOGGER.log(Level.WARNING, "A new handshake failed during rotation: {0}", e.toString());
+                return new double[] {Double.NaN, Double.NaN};
             }
         }
-        return Double.NaN;
+        return new double[] {Double.NaN, Double.NaN};
     }
 
     // ---- output

@@ -146,6 +146,13 @@ final class Comparison {
             row.put("b", side("b", level));
             row.put("throughput_ratio", stats(throughputRatio(level)));
             row.put("p99_ratio", stats(p99Ratio(level)));
+            List<Object> rounds = new ArrayList<>();
+            List<Window> a = windowsA.get(level);
+            List<Window> b = windowsB.getOrDefault(level, List.of());
+            for (int i = 0; i < Math.min(a.size(), b.size()); i++) {
+                rounds.add(List.of(describe(a.get(i)), describe(b.get(i))));
+            }
+            row.put("rounds", rounds);
             levels.add(row);
         }
         map.put("levels", levels);

@@ -14,6 +14,7 @@ import org.HdrHistogram.Recorder;
 final class Driver {
 
     private static final long MAX_LATENCY_NANOS = TimeUnit.SECONDS.toNanos(60);
+    private static final long FAILURE_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private Driver() {
     }
@@ -53,10 +54,16 @@ final class Driver {
                 failed.incrementAndGet();
                 firstError.compareAndSet(null, error);
             }
-            if (now < deadline) {
+            if (now >= deadline) {
+                chains.countDown();
+            } else if (valid) {
                 chain(caller, deadline, recorder, ok, failed, firstError, chains);
             } else {
-                chains.countDown();
+                // a refused call may fail on the calling thread; pause and go on elsewhere instead of recursing
+                Thread.startVirtualThread(() -> {
+                    LockSupport.parkNanos(FAILURE_PAUSE_NANOS);
+                    chain(caller, deadline, recorder, ok, failed, firstError, chains);
+                });
             }
         });
     }

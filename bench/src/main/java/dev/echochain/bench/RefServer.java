@@ -66,24 +66,10 @@ public final class RefServer {
         if (!identity.awaitSvid(Duration.ofSeconds(30))) {
             throw new IllegalStateException("no SVID from " + identity.endpoint());
         }
-        String serverId = identity.getX509Svid().getSpiffeId().toString();
 
-        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port));
-        if (mtls) {
-            Set<SpiffeId> callers = PeerAuthorizer.parseIds("ECHO_ALLOWED_CALLERS",
-                    java.util.List.of(System.getenv("ECHO_ALLOWED_CALLERS").split(",")));
-            PeerAuthorizer authorizer = PeerAuthorizer.create("ref-callers", callers, identity);
-            SslContextBuilder tls = SslContextBuilder.forServer(new SpiffeKeyManager(identity))
-                    .trustManager(authorizer)
-                    .clientAuth(ClientAuth.REQUIRE)
-                    .protocols(SpiffeTls.PROTOCOL);
-            builder.sslContext((provider == null ? GrpcSslContexts.configure(tls)
-                    : GrpcSslContexts.configure(tls, provider)).build());
-        }
-        Server server = builder
-                .addService(ServerInterceptors.intercept(new Echo(serverId), new CallerInterceptor()))
-                .build()
-                .start();
+        Set<SpiffeId> callers = PeerAuthorizer.parseIds("ECHO_ALLOWED_CALLERS",
+                java.util.List.of(System.getenv("ECHO_ALLOWED_CALLERS").split(",")));
+        Server server = start(port, mtls, provider, identity, callers);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.shutdown();
             try {
@@ -95,6 +81,36 @@ public final class RefServer {
         }));
         System.out.println("ready " + (mtls ? "mtls" : "plaintext") + " on " + server.getPort());
         server.awaitTermination();
+    }
+
+    /**
+     * Starts the reference server on loopback.
+     *
+     * @param port     the port, 0 for an ephemeral one
+     * @param mtls     mutual TLS when true, plaintext otherwise
+     * @param provider Netty's TLS provider, null for its default (BoringSSL when available)
+     * @param identity the server's SVID source; it must already hold an SVID
+     * @param callers  the SPIFFE IDs that may call
+     * @return the started server
+     * @throws java.io.IOException when the port cannot be bound
+     */
+    public static Server start(int port, boolean mtls, SslProvider provider, WorkloadIdentity identity,
+                               Set<SpiffeId> callers) throws java.io.IOException {
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port));
+        if (mtls) {
+            PeerAuthorizer authorizer = PeerAuthorizer.create("ref-callers", callers, identity);
+            SslContextBuilder tls = SslContextBuilder.forServer(new SpiffeKeyManager(identity))
+                    .trustManager(authorizer)
+                    .clientAuth(ClientAuth.REQUIRE)
+                    .protocols(SpiffeTls.PROTOCOL);
+            builder.sslContext((provider == null ? GrpcSslContexts.configure(tls)
+                    : GrpcSslContexts.configure(tls, provider)).build());
+        }
+        String serverId = identity.getX509Svid().getSpiffeId().toString();
+        return builder
+                .addService(ServerInterceptors.intercept(new Echo(serverId), new CallerInterceptor()))
+                .build()
+                .start();
     }
 
     /** Puts the caller's SPIFFE ID from the TLS session into the call's context, as echo-server does per call. */
