@@ -2,6 +2,8 @@ package dev.echochain.gateway;
 
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -43,6 +45,23 @@ public final class UpstreamClient implements AutoCloseable {
     private static final System.Logger LOGGER = System.getLogger(UpstreamClient.class.getName());
     private static final long BACKOFF_RESET_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
 
+    /*
+     * Helidon 4.5.0's HTTP/2 server treats a RST_STREAM for a stream it has already finished as a connection error
+     * ("Stream N was never created and has lower ID than last") and closes the connection, although RFC 9113
+     * section 5.1 allows such frames on a closed stream. grpc-java resets every call that passes its deadline, so one
+     * late reply crossing that reset took down the shared connection and failed every other call on it with
+     * UNAVAILABLE. Echo is idempotent: a call that failed UNAVAILABLE is tried again, on a new connection, within
+     * its deadline. With echo-server really down, the three attempts still fail within a few hundred milliseconds.
+     */
+    private static final Map<String, Object> RETRY_ON_LOST_CONNECTION = Map.of("methodConfig", List.of(Map.of(
+            "name", List.of(Map.of("service", EchoGrpc.SERVICE_NAME)),
+            "retryPolicy", Map.of(
+                    "maxAttempts", 3.0,
+                    "initialBackoff", "0.02s",
+                    "maxBackoff", "0.1s",
+                    "backoffMultiplier", 2.0,
+                    "retryableStatusCodes", List.of("UNAVAILABLE")))));
+
     private final ManagedChannel channel;
     private final EventLoopGroup eventLoop;
     private final EchoGrpc.EchoBlockingStub stub;
@@ -66,6 +85,8 @@ public final class UpstreamClient implements AutoCloseable {
                 .withOption(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(1000, deadline.toMillis()))
                 .keepAliveTime(30, TimeUnit.SECONDS)
                 .keepAliveTimeout(5, TimeUnit.SECONDS)
+                .defaultServiceConfig(RETRY_ON_LOST_CONNECTION)
+                .enableRetry()
                 .build();
         this.stub = EchoGrpc.newBlockingStub(channel);
         Metrics.globalRegistry().getOrCreate(FunctionalCounter.builder("gateway.upstream.connections", connections,

@@ -70,24 +70,22 @@ final class FaultLink implements AutoCloseable {
 
     private void pump(Socket from, Socket to, boolean delayed) {
         BlockingQueue<Chunk> queue = new LinkedBlockingQueue<>();
-        Thread writer = Thread.ofVirtual().start(() -> deliver(queue, to));
+        Thread.ofVirtual().start(() -> deliver(queue, from, to));
         try (InputStream in = from.getInputStream()) {
             byte[] buffer = new byte[16384];
             int read;
             while ((read = in.read(buffer)) != -1) {
-                long due = System.nanoTime() + (delayed ? delayNanos : 0);
-                queue.put(new Chunk(Arrays.copyOf(buffer, read), due));
+                queue.add(new Chunk(Arrays.copyOf(buffer, read), System.nanoTime() + (delayed ? delayNanos : 0)));
             }
-        } catch (IOException | InterruptedException e) {
-            // the peer went away; the writer closes the other side
+        } catch (IOException e) {
+            // the peer went away
         } finally {
-            writer.interrupt();
-            closeQuietly(from);
-            closeQuietly(to);
+            // what was read still arrives, late as it is, and only then does the other side see the end
+            queue.add(new Chunk(null, System.nanoTime() + (delayed ? delayNanos : 0)));
         }
     }
 
-    private static void deliver(BlockingQueue<Chunk> queue, Socket to) {
+    private static void deliver(BlockingQueue<Chunk> queue, Socket from, Socket to) {
         try {
             OutputStream out = to.getOutputStream();
             while (true) {
@@ -96,11 +94,17 @@ final class FaultLink implements AutoCloseable {
                 if (wait > 0) {
                     TimeUnit.NANOSECONDS.sleep(wait);
                 }
+                if (chunk.bytes() == null) {
+                    break;
+                }
                 out.write(chunk.bytes());
                 out.flush();
             }
         } catch (IOException | InterruptedException e) {
+            // the receiving side went away
+        } finally {
             closeQuietly(to);
+            closeQuietly(from);
         }
     }
 

@@ -25,6 +25,7 @@ final class Tally {
     private final LongAdder requests = new LongAdder();
     private final LongAdder lost = new LongAdder();
     private final Set<String> lostSamples = ConcurrentHashMap.newKeySet();
+    private final Map<String, String> measured = new ConcurrentHashMap<>();
 
     Tally(Class<?> test) {
         this.name = test.getSimpleName();
@@ -51,6 +52,11 @@ final class Tally {
         }
     }
 
+    /** Keeps one measured figure for the summary line, e.g. {@code ready_ms=240}. */
+    void measured(String name, Object value) {
+        measured.put(name, String.valueOf(value));
+    }
+
     long lost() {
         return lost.sum();
     }
@@ -69,7 +75,8 @@ final class Tally {
                 + " inputs=" + total(inputs) + " input_kinds=" + inputs.size()
                 + " faults=" + total(faults) + " fault_kinds=" + faults.size()
                 + " requests=" + requests.sum() + " lost=" + lost.sum()
-                + " input_detail=" + detail(inputs) + " fault_detail=" + detail(faults);
+                + " input_detail=" + detail(inputs) + " fault_detail=" + detail(faults)
+                + " measured=" + new TreeMap<>(measured).toString().replace(" ", "");
         LOGGER.log(System.Logger.Level.INFO, line);
         try {
             Path dir = Path.of("target", "figures");

@@ -41,19 +41,24 @@ public final class WorkloadIdentity implements X509Source {
     private static final System.Logger LOGGER = System.getLogger(WorkloadIdentity.class.getName());
 
     /*
-     * Reconnect quickly: a workload should be ready within a second of the agent's socket appearing. The
-     * library's default backoff grows to minutes.
+     * A workload should be ready within a second of the agent's socket appearing, and should cost nothing while it
+     * waits. java-spiffe 0.8.17 cannot do either alone: its retry handler waits Duration.getSeconds() between
+     * attempts, so a sub-second backoff became a busy loop (about half a core per service during an outage, measured),
+     * and its gRPC channel keeps a reconnect backoff of its own that grows to two minutes. So java-spiffe retries once
+     * at once (maxRetries 0 would mean no limit there) and then reports the loss, and this class opens a new client,
+     * with a new channel, every RECONNECT_DELAY until the Workload API answers again.
      */
-    private static final ExponentialBackoffPolicy RECONNECT = ExponentialBackoffPolicy.builder()
-            .initialDelay(Duration.ofMillis(100))
-            .maxDelay(Duration.ofMillis(500))
-            .backoffMultiplier(2)
-            .maxRetries(ExponentialBackoffPolicy.UNLIMITED_RETRIES)
+    private static final ExponentialBackoffPolicy ONE_RETRY = ExponentialBackoffPolicy.builder()
+            .initialDelay(Duration.ZERO)
+            .maxDelay(Duration.ZERO)
+            .backoffMultiplier(1)
+            .maxRetries(1)
             .build();
+    private static final Duration RECONNECT_DELAY = Duration.ofMillis(200);
 
     private final IdentityConfig config;
     private final Clock clock;
-    private final WorkloadApiClient client;
+    private volatile WorkloadApiClient client;
     private final AtomicReference<X509Svid> svid = new AtomicReference<>();
     private final AtomicReference<X509BundleSet> bundles = new AtomicReference<>();
     private final AtomicLong updates = new AtomicLong();
@@ -62,6 +67,7 @@ public final class WorkloadIdentity implements X509Source {
     private final ScheduledExecutorService rewatch = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("workload-api-rewatch").factory());
     private volatile boolean closed;
+    private volatile boolean connected = true;
 
     private WorkloadIdentity(IdentityConfig config, Clock clock, WorkloadApiClient client) {
         this.config = config;
@@ -83,19 +89,10 @@ public final class WorkloadIdentity implements X509Source {
 
     static WorkloadIdentity start(IdentityConfig config, Clock clock) {
         Objects.requireNonNull(config, "config must not be null");
-        WorkloadApiClient client;
-        try {
-            client = DefaultWorkloadApiClient.newClient(DefaultWorkloadApiClient.ClientOptions.builder()
-                    .spiffeSocketPath(config.endpointSocket())
-                    .exponentialBackoffPolicy(RECONNECT)
-                    .build());
-        } catch (SocketEndpointAddressException e) {
-            throw new IllegalArgumentException("Workload API address '" + config.endpointSocket()
-                    + "' is not valid: " + e.getMessage(), e);
-        }
+        WorkloadApiClient client = newClient(config);
         WorkloadIdentity identity = new WorkloadIdentity(config, clock, client);
         LOGGER.log(Level.INFO, "Watching the SPIFFE Workload API at {0}", config.endpointSocket());
-        client.watchX509Context(identity.new ContextWatcher());
+        client.watchX509Context(identity.new ContextWatcher(client));
         identity.rewatch.scheduleWithFixedDelay(identity::checkFreshness, 10, 10, TimeUnit.SECONDS);
         return identity;
     }
@@ -279,20 +276,92 @@ public final class WorkloadIdentity implements X509Source {
         }
     }
 
+    private static WorkloadApiClient newClient(IdentityConfig config) {
+        try {
+            return DefaultWorkloadApiClient.newClient(DefaultWorkloadApiClient.ClientOptions.builder()
+                    .spiffeSocketPath(config.endpointSocket())
+                    .exponentialBackoffPolicy(ONE_RETRY)
+                    .build());
+        } catch (SocketEndpointAddressException e) {
+            throw new IllegalArgumentException("Workload API address '" + config.endpointSocket()
+                    + "' is not valid: " + e.getMessage(), e);
+        }
+    }
+
+    private void reconnect() {
+        if (closed) {
+            return;
+        }
+        if (socketMissing()) {
+            // no agent socket yet: check again later, without the cost of a new client and channel
+            scheduleReconnect();
+            return;
+        }
+        WorkloadApiClient previous = client;
+        WorkloadApiClient next = newClient(config);
+        client = next;
+        try {
+            previous.close();
+        } catch (IOException e) {
+            LOGGER.log(Level.DEBUG, "Failed to close the previous Workload API client", e);
+        }
+        next.watchX509Context(new ContextWatcher(next));
+    }
+
     private final class ContextWatcher implements Watcher<X509Context> {
+        private final WorkloadApiClient owner;
+
+        private ContextWatcher(WorkloadApiClient owner) {
+            this.owner = owner;
+        }
+
         @Override
         public void onUpdate(X509Context context) {
+            if (!connected) {
+                connected = true;
+                LOGGER.log(Level.INFO, "Reconnected to the Workload API at {0}", config.endpointSocket());
+            }
             update(context);
         }
 
         @Override
         public void onError(Throwable error) {
-            // java-spiffe retries on its own and reports here only the errors it will not retry.
-            LOGGER.log(Level.ERROR, "Failed to watch the Workload API at " + config.endpointSocket()
-                    + "; keeping the SVID held so far and watching again in 1 s", error);
-            if (!closed) {
-                rewatch.schedule(() -> client.watchX509Context(this), 1, TimeUnit.SECONDS);
+            if (closed || owner != client) {
+                // a replaced client reports its own closing
+                return;
             }
+            if (connected) {
+                connected = false;
+                LOGGER.log(Level.WARNING, "Lost the Workload API at {0} ({1}); keeping the SVID held so far and "
+                        + "reconnecting every {2} ms", config.endpointSocket(), rootMessage(error),
+                        RECONNECT_DELAY.toMillis());
+            }
+            scheduleReconnect();
         }
+    }
+
+    private void scheduleReconnect() {
+        try {
+            rewatch.schedule(this::reconnect, RECONNECT_DELAY.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    private boolean socketMissing() {
+        String address = config.endpointSocket();
+        if (!address.startsWith("unix:")) {
+            return false;
+        }
+        String path = java.net.URI.create(address).getPath();
+        return path != null && !java.nio.file.Files.exists(java.nio.file.Path.of(path));
+    }
+
+    private static String rootMessage(Throwable error) {
+        Throwable root = error;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        return root.toString();
     }
 }
