@@ -91,6 +91,14 @@ public final class ServerRuntime {
             LOGGER.log(Level.INFO, "Stopped {0} in {1} ms", service,
                     Duration.ofNanos(System.nanoTime() - start).toMillis());
             stopped.countDown();
+            /*
+             * After SIGTERM the JVM would end with status 143 even though the drain above finished cleanly. Every
+             * request is answered and every resource closed at this point, so the process ends here with status 0,
+             * which tells an orchestrator or script that the stop succeeded.
+             */
+            System.out.flush();
+            System.err.flush();
+            Runtime.getRuntime().halt(0);
         }));
         try {
             stopped.await();
