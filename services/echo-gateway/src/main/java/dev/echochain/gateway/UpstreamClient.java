@@ -50,8 +50,9 @@ public final class UpstreamClient implements AutoCloseable {
      * ("Stream N was never created and has lower ID than last") and closes the connection, although RFC 9113
      * section 5.1 allows such frames on a closed stream. grpc-java resets every call that passes its deadline, so one
      * late reply crossing that reset took down the shared connection and failed every other call on it with
-     * UNAVAILABLE. Echo is idempotent: a call that failed UNAVAILABLE is tried again, on a new connection, within
-     * its deadline. With echo-server really down, the three attempts still fail within a few hundred milliseconds.
+     * UNAVAILABLE, or UNKNOWN "channel closed" when the call was being written at that moment. Echo is idempotent:
+     * such a call is tried again, on a new connection, within its deadline. With echo-server really down, the three
+     * attempts still fail within a few hundred milliseconds.
      */
     private static final Map<String, Object> RETRY_ON_LOST_CONNECTION = Map.of("methodConfig", List.of(Map.of(
             "name", List.of(Map.of("service", EchoGrpc.SERVICE_NAME)),
@@ -60,7 +61,7 @@ public final class UpstreamClient implements AutoCloseable {
                     "initialBackoff", "0.02s",
                     "maxBackoff", "0.1s",
                     "backoffMultiplier", 2.0,
-                    "retryableStatusCodes", List.of("UNAVAILABLE")))));
+                    "retryableStatusCodes", List.of("UNAVAILABLE", "UNKNOWN")))));
 
     private final ManagedChannel channel;
     private final EventLoopGroup eventLoop;

@@ -196,7 +196,7 @@ class HostileInputTest {
     }
 
     @ParameterizedTest(name = "{0} bytes")
-    @ValueSource(ints = {20_000, 100_000})
+    @ValueSource(ints = {20_000, 60_000})
     @Order(7)
     void hugeHeaderGetsJson431BeforeRouting(int size) throws Exception {
         double before = chain.gatewayAnswers(431);
@@ -319,8 +319,12 @@ class HostileInputTest {
 
     private static RawHttps.Reply rawPost(String path, String headers, byte[] body) throws IOException {
         try (RawHttps http = chain.raw(caller)) {
-            http.send(RawHttps.head("POST", path, headers, body.length));
-            http.send(body);
+            try {
+                http.send(RawHttps.head("POST", path, headers, body.length));
+                http.send(body);
+            } catch (IOException e) {
+                // the gateway may answer and close before it has read all of an oversized request
+            }
             return http.read();
         }
     }

@@ -57,7 +57,7 @@ class RotationUnderLoadTest {
             }
 
             assertThat("failed requests: " + TALLY.lostSamples(), TALLY.lost() - lostBefore, is(0L));
-            assertThat("requests during the rotations", TALLY.requests() - before, greaterThan(100L));
+            assertThat("requests during the rotations", TALLY.requests() - before, greaterThan(30L));
             assertThat(chain.gatewayIdentity.rotations() - rotations, is(12L));
         }
     }
@@ -89,7 +89,7 @@ class RotationUnderLoadTest {
             }
 
             assertThat("failed requests: " + TALLY.lostSamples(), TALLY.lost() - lostBefore, is(0L));
-            assertThat("requests during the rollover", TALLY.requests() - before, greaterThan(100L));
+            assertThat("requests during the rollover", TALLY.requests() - before, greaterThan(30L));
             assertThat("the gateway presents an SVID of the new CA",
                     chain.gatewayIdentity.getX509Svid().getLeaf().getIssuerX500Principal(),
                     is(chain.api.ca().certificate().getSubjectX500Principal()));

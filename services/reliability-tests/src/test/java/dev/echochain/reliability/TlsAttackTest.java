@@ -134,19 +134,24 @@ class TlsAttackTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"GATEWAY", "SERVER"})
-    void callerWithoutCertificateIsRefused(Target target) throws Exception {
+    void callerWithoutCertificateIsRefusedAndCounted(Target target) throws Exception {
         MtlsServer service = target.of(chain);
         long accepted = service.callers().accepted();
+        long before = service.callers().rejected(RejectReason.NO_CERTIFICATE);
+        double metricBefore = rejectedMetric(service, target, RejectReason.NO_CERTIFICATE);
         TALLY.input("tls-no-client-certificate");
 
         assertRefused(Peers.context(null, chain.api::bundle, target.ownId), service.port());
         assertThat("nothing was accepted", service.callers().accepted(), is(accepted));
+        awaitCount(() -> service.callers().rejected(RejectReason.NO_CERTIFICATE), before + 1);
+        assertThat(rejectedMetric(service, target, RejectReason.NO_CERTIFICATE), is(metricBefore + 1));
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"GATEWAY", "SERVER"})
-    void tls12OnlyCallerIsRefused(Target target) throws Exception {
+    void tls12OnlyCallerIsRefusedAndCounted(Target target) throws Exception {
         MtlsServer service = target.of(chain);
+        long before = service.callers().rejected(RejectReason.PROTOCOL_VERSION);
         SSLContext caller = Peers.context(chain.api.issue(target.allowedCaller), chain.api::bundle, target.ownId);
         TALLY.input("tls-1.2-only");
 
@@ -158,13 +163,15 @@ class TlsAttackTest {
             SSLHandshakeException refused = assertThrows(SSLHandshakeException.class, socket::startHandshake);
             assertThat(refused.getMessage(), containsString("protocol"));
         }
+        awaitCount(() -> service.callers().rejected(RejectReason.PROTOCOL_VERSION), before + 1);
     }
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}",
         "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"})
-    void plaintextToATlsPortGetsNoAnswer(String request) throws Exception {
+    void plaintextToATlsPortGetsNoAnswerAndIsCounted(String request) throws Exception {
         for (Target target : Target.values()) {
+            long before = target.of(chain).callers().rejected(RejectReason.NOT_TLS);
             TALLY.input(request.startsWith("PRI") ? "plaintext-grpc" : "plaintext-http");
             try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), target.of(chain).port())) {
                 socket.setSoTimeout(5000);
@@ -174,6 +181,7 @@ class TlsAttackTest {
                 assertThat(target + " answered plaintext with HTTP", new String(reply, StandardCharsets.ISO_8859_1),
                         not(startsWith("HTTP/")));
             }
+            awaitCount(() -> target.of(chain).callers().rejected(RejectReason.NOT_TLS), before + 1);
         }
         assertAnswers(chain.caller(TestChain.EXTERNAL_ID), chain.gateway.port());
     }
@@ -231,6 +239,15 @@ class TlsAttackTest {
             byte[] head = socket.getInputStream().readNBytes(5);
             assertThat(new String(head, StandardCharsets.US_ASCII), is("HTTP/"));
         }
+    }
+
+    /** Refusals before verification are counted by the server's connection thread, just after the client sees them. */
+    private static void awaitCount(java.util.function.LongSupplier count, long expected) throws InterruptedException {
+        long start = System.nanoTime();
+        while (count.getAsLong() < expected && System.nanoTime() - start < Duration.ofSeconds(2).toNanos()) {
+            Thread.sleep(10);
+        }
+        assertThat("refusals counted", count.getAsLong(), is(expected));
     }
 
     private static byte[] readUntilClosed(InputStream in) {

@@ -139,6 +139,17 @@ public final class PeerAuthorizer extends X509ExtendedTrustManager {
         return rejected.get(reason).sum();
     }
 
+    /*
+     * Refusals the JDK makes before any trust manager runs (no client certificate, an old TLS version, not TLS at
+     * all), as HandshakeWatch sees them around the TLS engine.
+     */
+    void refusedBeforeVerification(RejectReason reason, String peerAddress, String detail) {
+        rejected.get(reason).increment();
+        rejectedCounters.get(reason).increment();
+        LOGGER.log(Level.WARNING, "Refused TLS peer at {0} from {1}: {2} ({3})", name, peerAddress, reason.label(),
+                detail);
+    }
+
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
         verify(chain, () -> delegate.checkClientTrusted(chain, authType));

@@ -17,7 +17,11 @@ public enum RejectReason {
     /** The chain does not verify against the trust bundle. */
     UNTRUSTED_CHAIN,
     /** The chain verifies, but the SPIFFE ID is not on this listener's or client's allowlist. */
-    ID_NOT_ALLOWED;
+    ID_NOT_ALLOWED,
+    /** The peer offered only TLS versions this side does not accept (TLS 1.3 only). */
+    PROTOCOL_VERSION,
+    /** The peer did not speak TLS at all, e.g. plaintext HTTP or gRPC sent to a TLS port. */
+    NOT_TLS;
 
     /**
      * The metric label value, e.g. {@code id_not_allowed}.

@@ -53,7 +53,7 @@ public final class SpiffeTls {
      */
     public static Tls server(WorkloadIdentity identity, PeerAuthorizer authorizer) {
         return Tls.builder()
-                .sslContext(sslContext(identity, authorizer))
+                .sslContext(HandshakeWatch.watch(sslContext(identity, authorizer), authorizer))
                 .clientAuth(TlsClientAuth.REQUIRED)
                 .enabledProtocols(List.of(PROTOCOL))
                 .endpointIdentificationAlgorithm(Tls.ENDPOINT_IDENTIFICATION_NONE)
