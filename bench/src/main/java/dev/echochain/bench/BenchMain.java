@@ -44,8 +44,7 @@ public final class BenchMain {
     private static final System.Logger LOGGER = System.getLogger(BenchMain.class.getName());
     private static final List<String> DEFAULT_FLAGS = List.of("--enable-native-access=ALL-UNNAMED");
     /** The JVM settings of the container images (Jib jvmFlags and the Deployments' JAVA_TOOL_OPTIONS). */
-    static final List<String> IMAGE_FLAGS = List.of("-XX:+UseSerialGC", "-Xms64m", "-Xmx64m",
-            "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED");
+    static final List<String> IMAGE_FLAGS = imageFlags();
 
     private final Mode mode;
     private final Path jars;
@@ -106,6 +105,7 @@ public final class BenchMain {
         results.put("started", Instant.now().toString());
         results.put("machine", Machine.describe(serverCpus));
         results.put("harness_crypto", installAccp());
+        results.put("image_flags", String.join(" ", IMAGE_FLAGS));
         Path dir = Files.createTempDirectory(Path.of("/tmp"), "ec-b");
         try {
             ids = new Identities(dir);
@@ -121,6 +121,9 @@ public final class BenchMain {
             }
             if (only.contains("provider")) {
                 provider();
+            }
+            if (only.contains("flags") && System.getenv("BENCH_CANDIDATE_FLAGS") != null) {
+                candidateFlags();
             }
             if (only.contains("handshakes")) {
                 handshakes(dir);
@@ -145,6 +148,16 @@ public final class BenchMain {
             results.put("load_average_after", Machine.loadAverage());
             write();
         }
+    }
+
+    /** The image's JVM flags, or BENCH_IMAGE_FLAGS (space-separated) to try others. */
+    private static List<String> imageFlags() {
+        String flags = System.getenv("BENCH_IMAGE_FLAGS");
+        if (flags != null && !flags.isBlank()) {
+            return List.of(flags.strip().split("\\s+"));
+        }
+        return List.of("-XX:+UseSerialGC", "-Xms48m", "-Xmx48m", "-XX:+UseCompactObjectHeaders",
+                "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED");
     }
 
     private static String installAccp() {
@@ -279,7 +292,8 @@ public final class BenchMain {
 
     private void gatewayComparison() throws Exception {
         try (GrpcCaller direct = GrpcCaller.mtls(ids, echoPort, Identities.SERVER_ID);
-             HttpsCaller viaGateway = new HttpsCaller(ids, gatewayPort)) {
+             Caller viaGateway = "h1".equals(System.getenv("BENCH_GATEWAY_CLIENT")) ? new Http1Caller(ids, gatewayPort)
+                     : new HttpsCaller(ids, gatewayPort)) {
             double connectionsBefore = upstreamConnections();
             Comparison pair = new Comparison("gateway-vs-direct",
                     "echo-gateway end to end (HTTPS mTLS, then gRPC mTLS) against echo-server directly (gRPC mTLS); "
@@ -351,6 +365,27 @@ public final class BenchMain {
             pair.run(mode, jdk, accp);
             comparisons.add(pair);
             write();
+        }
+    }
+
+    /** Not in the default run: echo-server with the image's flags against BENCH_CANDIDATE_FLAGS. */
+    private void candidateFlags() throws Exception {
+        List<String> candidate = List.of(System.getenv("BENCH_CANDIDATE_FLAGS").strip().split("\\s+"));
+        int port = freePort();
+        int observe = freePort();
+        Proc proc = startEchoServer("echo-server-candidate-flags", candidate, port, observe, Map.of());
+        awaitReady(observe);
+        try (GrpcCaller image = GrpcCaller.mtls(ids, echoPort, Identities.SERVER_ID);
+             GrpcCaller other = GrpcCaller.mtls(ids, port, Identities.SERVER_ID)) {
+            Comparison pair = new Comparison("echo-server-candidate-flags",
+                    "echo-server throughput: candidate JVM flags (" + String.join(" ", candidate)
+                            + ") against the image's", "image flags", "candidate flags", mode.plainLadder());
+            pair.run(mode, image, other);
+            comparisons.add(pair);
+            write();
+        } finally {
+            proc.close();
+            running.remove(proc);
         }
     }
 

@@ -30,9 +30,9 @@ record Mode(String name, List<Integer> ladder, List<Integer> plainLadder, int ro
 
     static Mode of(String name) {
         return switch (name) {
-            case "quick" -> new Mode("quick", List.of(1, 16, 64), List.of(64), 2, Duration.ofMillis(800),
-                    Duration.ofMillis(1500), 1, 100, Duration.ofSeconds(1), 1, 1, Duration.ofSeconds(1), 10,
-                    Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofSeconds(2));
+            case "quick" -> new Mode("quick", List.of(1, 16, 64), List.of(64), 2, Duration.ofMillis(600),
+                    Duration.ofMillis(1000), 1, 100, Duration.ofSeconds(1), 1, 1, Duration.ofSeconds(1), 10,
+                    Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofMillis(1500));
             case "full" -> new Mode("full", List.of(1, 4, 16, 64, 256), List.of(16, 64), 3, Duration.ofSeconds(5),
                     Duration.ofSeconds(5), 5, 200, Duration.ofSeconds(8), 3, 2, Duration.ofSeconds(8), 100,
                     Duration.ofMillis(200), Duration.ofSeconds(3), Duration.ofSeconds(10));
