@@ -28,13 +28,10 @@ final class Http1Caller implements Caller {
     Http1Caller(Identities ids, int port) {
         this.ids = ids;
         this.port = port;
-        String body = "{\"message\":\"" + GrpcCaller.MESSAGE + "\"}";
+        String body = HttpsCaller.REQUEST_BODY;
         this.request = ("POST /echo HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nContent-Type: application/json\r\n"
                 + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8);
-        this.expected = "{\"message\":\"" + GrpcCaller.MESSAGE + "\","
-                + "\"server\":{\"id\":\"" + Identities.SERVER_ID + "\",\"caller\":\"" + Identities.GATEWAY_ID + "\"},"
-                + "\"gateway\":{\"id\":\"" + Identities.GATEWAY_ID + "\",\"caller\":\"" + Identities.CLIENT_ID
-                + "\"}}\n";
+        this.expected = HttpsCaller.EXPECTED_REPLY;
     }
 
     @Override

@@ -16,6 +16,14 @@ import io.helidon.webclient.http2.Http2ClientResponse;
  */
 final class HttpsCaller implements Caller {
 
+    /** The request body of every gateway call. */
+    static final String REQUEST_BODY = "{\"message\":\"" + GrpcCaller.MESSAGE + "\"}";
+    /** The exact reply body the gateway must send: the message and both hops' identities. */
+    static final String EXPECTED_REPLY = "{\"message\":\"" + GrpcCaller.MESSAGE + "\","
+            + "\"server\":{\"id\":\"" + Identities.SERVER_ID + "\",\"caller\":\"" + Identities.GATEWAY_ID + "\"},"
+            + "\"gateway\":{\"id\":\"" + Identities.GATEWAY_ID + "\",\"caller\":\"" + Identities.CLIENT_ID
+            + "\"}}\n";
+
     private final Http2Client client;
     private final String body;
     private final String expected;
@@ -34,11 +42,8 @@ final class HttpsCaller implements Caller {
                         .readTimeout(Duration.ofSeconds(10))
                         .build())
                 .build();
-        this.body = "{\"message\":\"" + GrpcCaller.MESSAGE + "\"}";
-        this.expected = "{\"message\":\"" + GrpcCaller.MESSAGE + "\","
-                + "\"server\":{\"id\":\"" + Identities.SERVER_ID + "\",\"caller\":\"" + Identities.GATEWAY_ID + "\"},"
-                + "\"gateway\":{\"id\":\"" + Identities.GATEWAY_ID + "\",\"caller\":\"" + Identities.CLIENT_ID
-                + "\"}}\n";
+        this.body = REQUEST_BODY;
+        this.expected = EXPECTED_REPLY;
     }
 
     @Override
