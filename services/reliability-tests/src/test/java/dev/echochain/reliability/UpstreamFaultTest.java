@@ -45,6 +45,7 @@ class UpstreamFaultTest {
 
             chain.stopServer();
             TALLY.fault("echo-server-down");
+            long slowest503 = 0;
             for (int i = 0; i < 20; i++) {
                 long start = System.nanoTime();
                 HttpResponse<String> response = TestChain.post(client, chain.echoUri(), BODY);
@@ -52,9 +53,11 @@ class UpstreamFaultTest {
 
                 assertThat(response.body(), response.statusCode(), is(503));
                 assertThat(response.body(), containsString("echo-server is unavailable"));
+                slowest503 = Math.max(slowest503, millis);
                 assertThat("milliseconds to answer 503", millis, lessThan(1000L));
             }
 
+            TALLY.measured("slowest_503_ms", slowest503);
             chain.restartServer();
             long start = System.nanoTime();
             int status = 0;
@@ -64,6 +67,7 @@ class UpstreamFaultTest {
                 status = TestChain.post(client, chain.echoUri(), BODY).statusCode();
                 Thread.sleep(50);
             }
+            TALLY.measured("recovered_after_restart_ms", Duration.ofNanos(System.nanoTime() - start).toMillis());
             for (int i = 0; i < 50; i++) {
                 HttpResponse<String> response = TestChain.post(client, chain.echoUri(), BODY);
                 TALLY.request(response.statusCode() == 200, response.body());
@@ -108,7 +112,10 @@ class UpstreamFaultTest {
             System.gc();
             long heapGrowth = memory.getHeapMemoryUsage().getUsed() - heapBefore;
 
-            assertThat("slowest 504, in ms", slowest, lessThan(deadline.toMillis() + 700));
+            TALLY.measured("slowest_504_ms", slowest);
+            TALLY.measured("platform_threads_added", peakThreads - threadsBefore);
+            TALLY.measured("heap_growth_mib", heapGrowth / (1024 * 1024));
+            assertThat("slowest 504, in ms", slowest, lessThan(deadline.toMillis() + 1200));
             assertThat("platform threads added while 200 calls timed out", peakThreads - threadsBefore,
                     lessThan(40));
             assertThat("heap growth in MiB after 200 timed-out calls", heapGrowth / (1024 * 1024), lessThan(64L));
