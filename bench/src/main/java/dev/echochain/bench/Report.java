@@ -86,11 +86,13 @@ final class Report {
                     .append(" rotations; load: ").append(rotation.get("load")).append(".\n\n")
                     .append("- failed requests: ").append(rotation.get("failed_requests"))
                     .append("; failed new handshakes: ").append(rotation.get("failed_new_handshakes")).append("\n")
-                    .append("- push to the start of the first new handshake with the new SVID, echo-server: ")
-                    .append(text(rotation.get("echo_server_new_svid_ms"), "%.1f")).append(" ms (to its end: ")
+                    .append("- from the push to the latest start of a new connection that still got the old SVID, ")
+                    .append("echo-server: ")
+                    .append(text(rotation.get("echo_server_new_svid_ms"), "%.1f"))
+                    .append(" ms (to the end of the first handshake with the new SVID: ")
                     .append(text(rotation.get("echo_server_new_svid_done_ms"), "%.1f")).append(" ms)\n")
                     .append("- the same for echo-gateway: ")
-                    .append(text(rotation.get("gateway_new_svid_ms"), "%.1f")).append(" ms (to its end: ")
+                    .append(text(rotation.get("gateway_new_svid_ms"), "%.1f")).append(" ms (")
                     .append(text(rotation.get("gateway_new_svid_done_ms"), "%.1f")).append(" ms)\n");
         }
         return md.toString();

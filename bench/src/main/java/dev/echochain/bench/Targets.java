@@ -63,7 +63,7 @@ final class Targets {
                     + " rotations under load", new Stats(failed, failed, failed, 1), 0, false));
             double worst = Math.max(number(rotation.get("echo_server_new_svid_ms_max")),
                     number(rotation.get("gateway_new_svid_ms_max")));
-            targets.add(target("7", "slowest push to a new handshake that presented the new SVID (ms, handshake start)",
+            targets.add(target("7", "slowest rotation: push to the last new connection that got the old SVID (ms)",
                     new Stats(worst, worst, worst, 1), 100, false));
         } else {
             targets.add(target("7", "SVID rotation under load", null, 0, false));
