@@ -4,6 +4,7 @@ import java.lang.System.Logger.Level;
 
 import dev.echochain.identity.MtlsServer;
 import dev.echochain.identity.PeerAuthorizer;
+import dev.echochain.identity.SpiffeTls;
 import dev.echochain.identity.WorkloadIdentity;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
@@ -37,6 +38,7 @@ public final class EchoGateway extends MtlsServer {
         EchoHandler echo = new EchoHandler(identity, upstream, config.maxBodyBytes(), limits.bodyTimeout(), metrics);
         WebServer server = configure(config.host(), config.port(), config.observePort(), config.shutdownGrace(),
                 identity, callers)
+                .tls(SpiffeTls.server(identity, callers, limits.handshakeTimeout()))
                 .maxTcpConnections(limits.maxConnections())
                 .maxConcurrentRequests(limits.maxConcurrentRequests())
                 .errorHandling(errors -> errors.includeEntity(true))

@@ -3,6 +3,7 @@ package dev.echochain.gateway;
 import java.time.Duration;
 import java.util.Objects;
 
+import dev.echochain.identity.SpiffeTls;
 import io.helidon.config.Config;
 
 /**
@@ -14,11 +15,26 @@ import io.helidon.config.Config;
  *                              503; -1 for no limit
  * @param bodyTimeout           how long a client may take to send its whole request body
  *                              ({@code gateway.body.timeout}); a slower one gets 408, or loses its connection
+ * @param handshakeTimeout      how long a client may take to complete its TLS handshake
+ *                              ({@code server.handshake.timeout}); a slower one loses its connection
  */
-public record GatewayLimits(int maxConnections, int maxConcurrentRequests, Duration bodyTimeout) {
+public record GatewayLimits(int maxConnections, int maxConcurrentRequests, Duration bodyTimeout,
+                            Duration handshakeTimeout) {
 
-    /** The defaults: 1024 connections, no request limit, ten seconds for a body. */
-    public static final GatewayLimits DEFAULT = new GatewayLimits(1024, -1, Duration.ofSeconds(10));
+    /** The defaults: 1024 connections, no request limit, ten seconds for a body and for a handshake. */
+    public static final GatewayLimits DEFAULT = new GatewayLimits(1024, -1, Duration.ofSeconds(10),
+            SpiffeTls.DEFAULT_HANDSHAKE_TIMEOUT);
+
+    /**
+     * Limits with the default handshake timeout.
+     *
+     * @param maxConnections        open TCP connections on the HTTPS socket, -1 for no limit
+     * @param maxConcurrentRequests requests handled at once, -1 for no limit
+     * @param bodyTimeout           how long a client may take to send its whole request body
+     */
+    public GatewayLimits(int maxConnections, int maxConcurrentRequests, Duration bodyTimeout) {
+        this(maxConnections, maxConcurrentRequests, bodyTimeout, SpiffeTls.DEFAULT_HANDSHAKE_TIMEOUT);
+    }
 
     /**
      * Validates the limits.
@@ -27,11 +43,16 @@ public record GatewayLimits(int maxConnections, int maxConcurrentRequests, Durat
      */
     public GatewayLimits {
         Objects.requireNonNull(bodyTimeout, "bodyTimeout must not be null");
+        Objects.requireNonNull(handshakeTimeout, "handshakeTimeout must not be null");
         checkLimit("server.max.connections", maxConnections);
         checkLimit("server.max.concurrent.requests", maxConcurrentRequests);
         if (bodyTimeout.isNegative() || bodyTimeout.isZero()) {
             throw new IllegalArgumentException("gateway.body.timeout must be a positive ISO-8601 duration such as "
                     + "PT10S, got " + bodyTimeout);
+        }
+        if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
+            throw new IllegalArgumentException("server.handshake.timeout must be a positive ISO-8601 duration such "
+                    + "as PT10S, got " + handshakeTimeout);
         }
     }
 
@@ -45,7 +66,8 @@ public record GatewayLimits(int maxConnections, int maxConcurrentRequests, Durat
         return new GatewayLimits(
                 config.get("server.max.connections").asInt().orElse(DEFAULT.maxConnections()),
                 config.get("server.max.concurrent.requests").asInt().orElse(DEFAULT.maxConcurrentRequests()),
-                config.get("gateway.body.timeout").as(Duration.class).orElse(DEFAULT.bodyTimeout()));
+                config.get("gateway.body.timeout").as(Duration.class).orElse(DEFAULT.bodyTimeout()),
+                config.get("server.handshake.timeout").as(Duration.class).orElse(DEFAULT.handshakeTimeout()));
     }
 
     private static void checkLimit(String key, int value) {

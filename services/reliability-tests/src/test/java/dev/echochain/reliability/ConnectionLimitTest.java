@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 
 import dev.echochain.gateway.GatewayLimits;
+import dev.echochain.identity.RejectReason;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -123,6 +124,57 @@ class ConnectionLimitTest {
                         lessThan(Duration.ofSeconds(5).toNanos()));
                 status = postOnce(chain, caller);
             }
+        }
+    }
+
+    @Test
+    void silentConnectionsLoseTheirSlotAfterTheHandshakeTimeout() throws Exception {
+        Duration handshakeTimeout = Duration.ofSeconds(1);
+        try (TestChain chain = TestChain.start(TestChain.Setup.defaults()
+                .limits(new GatewayLimits(MAX_CONNECTIONS, -1, Duration.ofSeconds(10), handshakeTimeout)))) {
+            SSLContext caller = chain.caller(TestChain.EXTERNAL_ID);
+            assertThat(postOnce(chain, caller), is(200));
+            long before = chain.gateway.callers().rejected(RejectReason.HANDSHAKE_TIMEOUT);
+
+            List<Socket> silent = new ArrayList<>();
+            try {
+                for (int i = 0; i < MAX_CONNECTIONS; i++) {
+                    Socket socket = new Socket(InetAddress.getLoopbackAddress(), chain.gateway.port());
+                    socket.setSoTimeout(5000);
+                    socket.getOutputStream().write(new byte[] {0x16, 0x03});
+                    silent.add(socket);
+                    TALLY.input("silent-handshake");
+                }
+                long start = System.nanoTime();
+                int status;
+                try (RawHttps http = RawHttps.open(caller, chain.gateway.port(), 10_000)) {
+                    status = http.postEcho(BODY).status();
+                }
+                long millis = Duration.ofNanos(System.nanoTime() - start).toMillis();
+                TALLY.measured("served_behind_silent_connections_ms", millis);
+
+                assertThat("a caller behind four silent connections is served", status, is(200));
+                assertThat("ms until served", millis, lessThan(handshakeTimeout.toMillis() + 2000));
+                for (Socket socket : silent) {
+                    assertThat("the gateway closed a silent connection", closed(socket), is(true));
+                }
+                assertThat(chain.gateway.callers().rejected(RejectReason.HANDSHAKE_TIMEOUT),
+                        is(before + MAX_CONNECTIONS));
+            } finally {
+                for (Socket socket : silent) {
+                    socket.close();
+                }
+            }
+        }
+    }
+
+    private static boolean closed(Socket socket) {
+        try {
+            return socket.getInputStream().read() == -1;
+        } catch (java.net.SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true;
         }
     }
 

@@ -3,8 +3,14 @@ package dev.echochain.identity;
 import java.nio.ByteBuffer;
 import java.security.KeyManagementException;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
 
 import javax.net.ssl.KeyManager;
@@ -23,7 +29,10 @@ import javax.net.ssl.TrustManager;
 /**
  * Counts the mutual-TLS handshakes that the JDK refuses before any trust manager runs, so that they reach the
  * {@code tls.handshakes} metric and the log like every other refusal: a client that sends no certificate, one that
- * offers only an older TLS version, and plaintext sent to the TLS port.
+ * offers only an older TLS version, and plaintext sent to the TLS port. It also ends handshakes that do not finish
+ * in time: Helidon 4.5 reads from a blocking NIO channel without a read timeout, so a client that connects and sends
+ * half a handshake would otherwise hold a connection, and one of {@code server.max.connections}, for ever, without
+ * ever showing a certificate.
  *
  * <p>The JDK ends those handshakes inside {@link SSLEngine#unwrap} and {@link SSLEngine#wrap}; the only place to see
  * them is around the engine. The watched context hands out engines that pass every call to the JDK's engine and
@@ -40,6 +49,9 @@ final class HandshakeWatch {
             new Rule("Unsupported or unrecognized SSL message", RejectReason.NOT_TLS),
             new Rule("plaintext connection", RejectReason.NOT_TLS));
 
+    private static final ScheduledExecutorService TIMEOUTS = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("tls-handshake-timeout").factory());
+
     private HandshakeWatch() {
     }
 
@@ -50,8 +62,8 @@ final class HandshakeWatch {
      * @param authorizer where refusals are counted
      * @return the watched context
      */
-    static SSLContext watch(SSLContext context, PeerAuthorizer authorizer) {
-        return new WatchedContext(context, authorizer);
+    static SSLContext watch(SSLContext context, PeerAuthorizer authorizer, Duration handshakeTimeout) {
+        return new WatchedContext(context, authorizer, handshakeTimeout);
     }
 
     static Optional<RejectReason> classify(SSLException e) {
@@ -70,18 +82,20 @@ final class HandshakeWatch {
     }
 
     private static final class WatchedContext extends SSLContext {
-        WatchedContext(SSLContext context, PeerAuthorizer authorizer) {
-            super(new Spi(context, authorizer), context.getProvider(), context.getProtocol());
+        WatchedContext(SSLContext context, PeerAuthorizer authorizer, Duration handshakeTimeout) {
+            super(new Spi(context, authorizer, handshakeTimeout), context.getProvider(), context.getProtocol());
         }
     }
 
     private static final class Spi extends SSLContextSpi {
         private final SSLContext context;
         private final PeerAuthorizer authorizer;
+        private final Duration handshakeTimeout;
 
-        Spi(SSLContext context, PeerAuthorizer authorizer) {
+        Spi(SSLContext context, PeerAuthorizer authorizer, Duration handshakeTimeout) {
             this.context = context;
             this.authorizer = authorizer;
+            this.handshakeTimeout = handshakeTimeout;
         }
 
         @Override
@@ -102,12 +116,13 @@ final class HandshakeWatch {
 
         @Override
         protected SSLEngine engineCreateSSLEngine() {
-            return new WatchedEngine(context.createSSLEngine(), authorizer);
+            // an engine without a peer serves only to read parameters; it never handshakes, so it has no deadline
+            return new WatchedEngine(context.createSSLEngine(), authorizer, null);
         }
 
         @Override
         protected SSLEngine engineCreateSSLEngine(String host, int port) {
-            return new WatchedEngine(context.createSSLEngine(host, port), authorizer);
+            return new WatchedEngine(context.createSSLEngine(host, port), authorizer, handshakeTimeout);
         }
 
         @Override
@@ -131,23 +146,37 @@ final class HandshakeWatch {
         }
     }
 
-    /** Passes every call to the JDK's engine; notes the first handshake refusal it throws. */
+    /**
+     * Passes every call to the JDK's engine; notes the first handshake refusal it throws, and ends the connection
+     * when the handshake is not done in time.
+     */
     private static final class WatchedEngine extends SSLEngine {
         private final SSLEngine engine;
         private final PeerAuthorizer authorizer;
-        private boolean reported;
+        private final Duration handshakeTimeout;
+        private final Future<?> deadline;
+        private volatile boolean handshakeDone;
+        private volatile boolean reported;
 
-        WatchedEngine(SSLEngine engine, PeerAuthorizer authorizer) {
+        /*
+         * Helidon creates the engine on the connection's own thread, which then reads the handshake from the socket;
+         * interrupting that thread closes the channel and ends the read.
+         */
+        WatchedEngine(SSLEngine engine, PeerAuthorizer authorizer, Duration handshakeTimeout) {
             super(engine.getPeerHost(), engine.getPeerPort());
             this.engine = engine;
             this.authorizer = authorizer;
+            this.handshakeTimeout = handshakeTimeout;
+            Thread connection = Thread.currentThread();
+            this.deadline = handshakeTimeout == null ? CompletableFuture.completedFuture(null)
+                    : TIMEOUTS.schedule(() -> expire(connection), handshakeTimeout.toMillis(), TimeUnit.MILLISECONDS);
         }
 
         @Override
         public SSLEngineResult wrap(ByteBuffer[] sources, int offset, int length, ByteBuffer target)
                 throws SSLException {
             try {
-                return engine.wrap(sources, offset, length, target);
+                return observe(engine.wrap(sources, offset, length, target));
             } catch (SSLException e) {
                 throw report(e);
             }
@@ -157,13 +186,35 @@ final class HandshakeWatch {
         public SSLEngineResult unwrap(ByteBuffer source, ByteBuffer[] targets, int offset, int length)
                 throws SSLException {
             try {
-                return engine.unwrap(source, targets, offset, length);
+                return observe(engine.unwrap(source, targets, offset, length));
             } catch (SSLException e) {
                 throw report(e);
             }
         }
 
+        private SSLEngineResult observe(SSLEngineResult result) {
+            if (!handshakeDone && result.getHandshakeStatus() == SSLEngineResult.HandshakeStatus.FINISHED) {
+                handshakeDone = true;
+                deadline.cancel(false);
+            }
+            return result;
+        }
+
+        private void expire(Thread connection) {
+            boolean established = engine.getHandshakeStatus() == SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING
+                    && !"SSL_NULL_WITH_NULL_NULL".equals(engine.getSession().getCipherSuite());
+            if (handshakeDone || established || reported) {
+                return;
+            }
+            reported = true;
+            authorizer.refusedBeforeVerification(RejectReason.HANDSHAKE_TIMEOUT,
+                    engine.getPeerHost() + ":" + engine.getPeerPort(),
+                    "no complete handshake within " + handshakeTimeout.toMillis() + " ms; closing the connection");
+            connection.interrupt();
+        }
+
         private SSLException report(SSLException e) {
+            deadline.cancel(false);
             if (!reported) {
                 reported = true;
                 classify(e).ifPresent(reason -> authorizer.refusedBeforeVerification(reason,
@@ -189,6 +240,7 @@ final class HandshakeWatch {
 
         @Override
         public void closeOutbound() {
+            deadline.cancel(false);
             engine.closeOutbound();
         }
 

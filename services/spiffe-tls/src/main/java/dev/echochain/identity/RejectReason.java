@@ -21,7 +21,9 @@ public enum RejectReason {
     /** The peer offered only TLS versions this side does not accept (TLS 1.3 only). */
     PROTOCOL_VERSION,
     /** The peer did not speak TLS at all, e.g. plaintext HTTP or gRPC sent to a TLS port. */
-    NOT_TLS;
+    NOT_TLS,
+    /** The peer did not complete its handshake in time, e.g. it connected and went silent. */
+    HANDSHAKE_TIMEOUT;
 
     /**
      * The metric label value, e.g. {@code id_not_allowed}.

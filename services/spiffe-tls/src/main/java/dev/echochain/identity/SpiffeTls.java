@@ -1,6 +1,7 @@
 package dev.echochain.identity;
 
 import java.security.GeneralSecurityException;
+import java.time.Duration;
 import java.util.List;
 
 import javax.net.ssl.KeyManager;
@@ -22,6 +23,9 @@ public final class SpiffeTls {
 
     /** The only protocol offered or accepted. */
     public static final String PROTOCOL = "TLSv1.3";
+
+    /** How long a client may take to complete its handshake unless a service says otherwise. */
+    public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
 
     private SpiffeTls() {
     }
@@ -45,15 +49,29 @@ public final class SpiffeTls {
     }
 
     /**
-     * TLS for a server socket: mutual TLS with the client certificate required.
+     * TLS for a server socket: mutual TLS with the client certificate required, and a handshake of at most
+     * {@link #DEFAULT_HANDSHAKE_TIMEOUT}.
      *
      * @param identity   the workload's SVID and bundle source
      * @param authorizer the callers that may connect
      * @return Helidon TLS settings
      */
     public static Tls server(WorkloadIdentity identity, PeerAuthorizer authorizer) {
+        return server(identity, authorizer, DEFAULT_HANDSHAKE_TIMEOUT);
+    }
+
+    /**
+     * TLS for a server socket: mutual TLS with the client certificate required. A client that has not completed its
+     * handshake within the timeout loses its connection, and the refusal is counted as {@code handshake_timeout}.
+     *
+     * @param identity         the workload's SVID and bundle source
+     * @param authorizer       the callers that may connect
+     * @param handshakeTimeout how long a client may take to complete the handshake
+     * @return Helidon TLS settings
+     */
+    public static Tls server(WorkloadIdentity identity, PeerAuthorizer authorizer, Duration handshakeTimeout) {
         return Tls.builder()
-                .sslContext(HandshakeWatch.watch(sslContext(identity, authorizer), authorizer))
+                .sslContext(HandshakeWatch.watch(sslContext(identity, authorizer), authorizer, handshakeTimeout))
                 .clientAuth(TlsClientAuth.REQUIRED)
                 .enabledProtocols(List.of(PROTOCOL))
                 .endpointIdentificationAlgorithm(Tls.ENDPOINT_IDENTIFICATION_NONE)
