@@ -16,6 +16,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -114,8 +115,12 @@ class GracefulShutdownTest {
                     Thread.sleep(100);
                 }
                 Tally outcomes = new Tally(GracefulShutdownTest.class);
+                AtomicInteger unavailable = new AtomicInteger();
                 try (Load load = Load.start(4, () -> {
                     int status = send(caller, front.port());
+                    if (status == 503) {
+                        unavailable.incrementAndGet();
+                    }
                     return status == 200 || status == 503 ? null : "answered " + status;
                 }, outcomes)) {
                     Thread.sleep(500);
@@ -125,6 +130,8 @@ class GracefulShutdownTest {
                     Thread.sleep(300);
                 }
 
+                TALLY.measured("echo_server_sigterm_answers", outcomes.requests());
+                TALLY.measured("echo_server_sigterm_answers_503", unavailable.get());
                 assertThat("answers other than 200 or a clean 503: " + outcomes.lostSamples(), outcomes.lost(),
                         is(0L));
                 assertThrows(IOException.class, () -> RawHttps.open(caller, ports[0], 2000).close(),
