@@ -34,10 +34,10 @@ import com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider;
  * test runs as its own process on the server cores. Each comparison interleaves its two systems window by window
  * and reports the ratio of each round, so that a noisy neighbour moves both sides alike.
  *
- * <p>Usage: {@code BenchMain --mode quick|full --jars <dir> --out <dir> --logs <dir> [--server-cpus 0]
- * [--only throughput,gateway,plaintext,provider,handshakes,startup,rotation]}. The jars directory holds a private
- * copy of each runnable jar with its libs ({@code echo-server/}, {@code echo-gateway/}, {@code bench/}), so that a
- * rebuild of a module during a run cannot change the code under test.
+ * <p>Usage: {@code BenchMain --mode quick|full --jars <dir> --out <dir> --logs <dir> [--server-cpus 0] [--only
+ * throughput,gateway,plaintext,provider,grpc-options,handshakes,startup,rotation]}. The jars directory holds a
+ * private copy of each runnable jar with its libs ({@code echo-server/}, {@code echo-gateway/}, {@code bench/}), so
+ * that a rebuild of a module during a run cannot change the code under test.
  */
 public final class BenchMain {
 
@@ -88,7 +88,7 @@ public final class BenchMain {
             options.put(args[i], args[i + 1]);
         }
         Set<String> only = Set.of(options.getOrDefault("--only",
-                "throughput,gateway,plaintext,provider,handshakes,startup,rotation").split(","));
+                "throughput,gateway,plaintext,provider,grpc-options,handshakes,startup,rotation").split(","));
         BenchMain bench = new BenchMain(Mode.of(options.getOrDefault("--mode", "quick")),
                 Path.of(options.getOrDefault("--jars", "bench/results/tmp/jars")).toAbsolutePath(),
                 Path.of(options.getOrDefault("--out", "bench/results/tmp/quick")).toAbsolutePath(),
@@ -124,6 +124,9 @@ public final class BenchMain {
             }
             if (only.contains("flags") && System.getenv("BENCH_CANDIDATE_FLAGS") != null) {
                 candidateFlags();
+            }
+            if (only.contains("grpc-options")) {
+                grpcOptions();
             }
             if (only.contains("handshakes")) {
                 handshakes(dir);
@@ -365,6 +368,33 @@ public final class BenchMain {
             pair.run(mode, jdk, accp);
             comparisons.add(pair);
             write();
+        }
+    }
+
+    /** echo-server as built against the same code with Helidon's gRPC metrics and compression off. */
+    private void grpcOptions() throws Exception {
+        int port = freePort();
+        int observe = freePort();
+        Proc proc = Proc.java("echo-server-grpc-options", serverCpus, IMAGE_FLAGS,
+                List.of("-cp", jars.resolve("bench/bench.jar").toString(), GrpcOptionsServer.class.getName()),
+                Map.of("SPIFFE_ENDPOINT_SOCKET", ids.server.address(),
+                        "SERVER_HOST", "127.0.0.1",
+                        "SERVER_PORT", Integer.toString(port),
+                        "OBSERVE_PORT", Integer.toString(observe),
+                        "ECHO_ALLOWED_CALLERS", Identities.GATEWAY_ID + "," + Identities.CLIENT_ID), logs);
+        running.add(proc);
+        awaitReady(observe);
+        try (GrpcCaller built = GrpcCaller.mtls(ids, echoPort, Identities.SERVER_ID);
+             GrpcCaller variant = GrpcCaller.mtls(ids, port, Identities.SERVER_ID)) {
+            Comparison pair = new Comparison("echo-server-grpc-options",
+                    "echo-server as built against the same service with Helidon's gRPC metrics and compression off",
+                    "as built", "metrics+compression off", mode.plainLadder());
+            pair.run(mode, built, variant);
+            comparisons.add(pair);
+            write();
+        } finally {
+            proc.close();
+            running.remove(proc);
         }
     }
 
