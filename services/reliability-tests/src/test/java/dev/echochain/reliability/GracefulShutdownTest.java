@@ -70,12 +70,19 @@ class GracefulShutdownTest {
             assertThat(send(caller, ports[0]), is(200));
 
             chain.link.delayReplies(1500);
+            double answered = echoCalls(chain);
             ExecutorService clients = Executors.newFixedThreadPool(IN_FLIGHT);
             List<Future<Integer>> inFlight = new ArrayList<>();
             for (int i = 0; i < IN_FLIGHT; i++) {
                 inFlight.add(clients.submit(() -> send(caller, ports[0])));
             }
-            Thread.sleep(500);
+            // every request has passed the gateway and been answered by echo-server; the replies are on their way
+            long waiting = System.nanoTime();
+            while (echoCalls(chain) < answered + IN_FLIGHT) {
+                assertThat("all requests reached echo-server within 10 s", System.nanoTime() - waiting,
+                        lessThan(Duration.ofSeconds(10).toNanos()));
+                Thread.sleep(20);
+            }
             long signalled = System.nanoTime();
             service.destroy();
             TALLY.fault("sigterm");
@@ -141,6 +148,10 @@ class GracefulShutdownTest {
                 front.stop();
             }
         }
+    }
+
+    private static double echoCalls(TestChain chain) throws IOException, InterruptedException {
+        return TestChain.metric(chain.server().observePort(), "echo_calls_total", "outcome=\"ok\"");
     }
 
     private static int send(SSLContext caller, int port) throws IOException {
