@@ -123,18 +123,21 @@ class GracefulShutdownTest {
                 }
                 Tally outcomes = new Tally(GracefulShutdownTest.class);
                 AtomicInteger unavailable = new AtomicInteger();
-                try (Load load = Load.start(4, () -> {
+                Load load = Load.start(4, () -> {
                     int status = send(caller, front.port());
                     if (status == 503) {
                         unavailable.incrementAndGet();
                     }
                     return status == 200 || status == 503 ? null : "answered " + status;
-                }, outcomes)) {
+                }, outcomes);
+                try {
                     Thread.sleep(500);
                     service.destroy();
                     TALLY.fault("sigterm");
                     assertThat("echo-server exited within 15 s", service.waitFor(15, TimeUnit.SECONDS), is(true));
                     Thread.sleep(300);
+                } finally {
+                    load.stop();
                 }
 
                 TALLY.measured("echo_server_sigterm_answers", outcomes.requests());

@@ -45,12 +45,14 @@ class HostileInputTest {
 
     private static TestChain chain;
     private static SSLContext caller;
+    private static HttpClient http2;
 
     @BeforeAll
     static void startChain() throws Exception {
         chain = TestChain.start(TestChain.Setup.defaults()
                 .limits(new GatewayLimits(64, -1, BODY_TIMEOUT)));
         caller = chain.caller(TestChain.EXTERNAL_ID);
+        http2 = chain.httpClient(caller);
     }
 
     @AfterAll
@@ -102,6 +104,47 @@ class HostileInputTest {
     @Order(1)
     void badJsonBodyGetsJson400NamingTheProblem(String kind, String body, String reason) throws Exception {
         assertRefused(kind, body.getBytes(StandardCharsets.UTF_8), "application/json", 400, reason);
+    }
+
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("badBodies")
+    @Order(1)
+    void badJsonBodyOverHttp2GetsJson400NamingTheProblem(String kind, String body, String reason) throws Exception {
+        double before = chain.gatewayAnswers(400);
+        HttpResponse<String> response = TestChain.post(http2, chain.echoUri(), body);
+        TALLY.input(kind);
+
+        assertThat("negotiated protocol", response.version(), is(HttpClient.Version.HTTP_2));
+        assertThat(response.body(), response.statusCode(), is(400));
+        assertThat(response.headers().firstValue("Content-Type").orElse(""), startsWith("application/json"));
+        assertThat(json(response.body()).getString("error"), containsString(reason));
+        assertThat("400 answers counted", chain.gatewayAnswers(400) - before, is(1.0));
+    }
+
+    /*
+     * Helidon 4.5 advertises an 8 KiB header list over HTTP/2 but does not enforce it on open streams: 20 KB of
+     * headers are served. Far larger ones end the connection without an answer; the gateway must stay up.
+     */
+    @ParameterizedTest(name = "{0} bytes")
+    @ValueSource(ints = {200_000, 2_000_000})
+    @Order(7)
+    void hugeHeaderOverHttp2IsRefusedWithoutHarm(int size) throws Exception {
+        TALLY.input("huge-header");
+        HttpClient client = chain.httpClient(caller);
+        try {
+            HttpResponse<String> response = client.send(java.net.http.HttpRequest.newBuilder(chain.echoUri())
+                            .header("Content-Type", "application/json")
+                            .header("X-Filler", "a".repeat(size))
+                            .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"message\": \"hi\"}"))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(response.body(), response.statusCode() >= 400 && response.statusCode() < 500, is(true));
+        } catch (IOException e) {
+            // the connection was ended: refused without an answer
+        }
+
+        HttpResponse<String> after = TestChain.post(http2, chain.echoUri(), "{\"message\": \"still fine\"}");
+        assertThat(after.body(), after.statusCode(), is(200));
     }
 
     @ParameterizedTest(name = "bytes {0}")

@@ -8,7 +8,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * A small closed-loop load: a few platform threads each send one request after another until stopped, and every
  * outcome goes into a {@link Tally}. Bounded by its thread count, so it never floods a 2-core machine.
  */
-final class Load implements AutoCloseable {
+final class Load {
 
     /** One request; returns {@code null} when it succeeded, or what went wrong. */
     @FunctionalInterface
@@ -40,8 +40,7 @@ final class Load implements AutoCloseable {
     }
 
     /** Stops sending and waits for the requests in flight. */
-    @Override
-    public void close() throws InterruptedException {
+    void stop() throws InterruptedException {
         running.set(false);
         for (Thread worker : workers) {
             worker.join(15_000);

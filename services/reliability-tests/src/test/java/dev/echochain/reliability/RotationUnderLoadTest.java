@@ -43,7 +43,8 @@ class RotationUnderLoadTest {
             long before = TALLY.requests();
             long lostBefore = TALLY.lost();
             long rotations = chain.gatewayIdentity.rotations();
-            try (Load load = Load.start(THREADS, () -> echo(chain, caller.get()), TALLY)) {
+            Load load = Load.start(THREADS, () -> echo(chain, caller.get()), TALLY);
+            try {
                 for (int i = 0; i < 12; i++) {
                     Thread.sleep(250);
                     chain.api.rotateSvids();
@@ -54,6 +55,8 @@ class RotationUnderLoadTest {
                     }
                 }
                 Thread.sleep(250);
+            } finally {
+                load.stop();
             }
 
             assertThat("failed requests: " + TALLY.lostSamples(), TALLY.lost() - lostBefore, is(0L));
@@ -70,7 +73,8 @@ class RotationUnderLoadTest {
             long before = TALLY.requests();
             long lostBefore = TALLY.lost();
             BigInteger oldSerial = chain.gatewayIdentity.getX509Svid().getLeaf().getSerialNumber();
-            try (Load load = Load.start(THREADS, () -> echo(chain, caller.get()), TALLY)) {
+            Load load = Load.start(THREADS, () -> echo(chain, caller.get()), TALLY);
+            try {
                 Thread.sleep(500);
 
                 chain.api.rotateCa();
@@ -86,6 +90,8 @@ class RotationUnderLoadTest {
                 TALLY.fault("ca-rollover-retire");
                 await(() -> bundleSize(chain.gatewayIdentity) == 1 && bundleSize(chain.serverIdentity) == 1);
                 Thread.sleep(700);
+            } finally {
+                load.stop();
             }
 
             assertThat("failed requests: " + TALLY.lostSamples(), TALLY.lost() - lostBefore, is(0L));
