@@ -14,9 +14,8 @@ import java.security.cert.CertificateException;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -59,8 +58,7 @@ final class EchoHandler implements Handler {
      * Helidon 4.5 reads request bodies from a blocking NIO channel with no read timeout, so a client that trickles
      * its body, or stops sending it, would hold a connection for as long as it likes. This timer ends such reads.
      */
-    private static final ScheduledExecutorService BODY_TIMEOUTS = Executors.newSingleThreadScheduledExecutor(
-            Thread.ofPlatform().daemon().name("gateway-body-timeout").factory());
+    private static final ScheduledThreadPoolExecutor BODY_TIMEOUTS = timer("gateway-body-timeout");
 
     private final WorkloadIdentity identity;
     private final UpstreamClient upstream;
@@ -293,4 +291,11 @@ final class EchoHandler implements Handler {
         return newline < 0 ? text : text.substring(0, newline);
     }
 
+    /* One timer thread; a cancelled deadline leaves the queue at once, so finished work holds no memory. */
+    private static ScheduledThreadPoolExecutor timer(String name) {
+        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1,
+                Thread.ofPlatform().daemon().name(name).factory());
+        timer.setRemoveOnCancelPolicy(true);
+        return timer;
+    }
 }

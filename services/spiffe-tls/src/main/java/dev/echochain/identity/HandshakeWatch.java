@@ -6,10 +6,9 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
 
@@ -49,8 +48,7 @@ final class HandshakeWatch {
             new Rule("Unsupported or unrecognized SSL message", RejectReason.NOT_TLS),
             new Rule("plaintext connection", RejectReason.NOT_TLS));
 
-    private static final ScheduledExecutorService TIMEOUTS = Executors.newSingleThreadScheduledExecutor(
-            Thread.ofPlatform().daemon().name("tls-handshake-timeout").factory());
+    private static final ScheduledThreadPoolExecutor TIMEOUTS = timer("tls-handshake-timeout");
 
     private HandshakeWatch() {
     }
@@ -374,5 +372,13 @@ final class HandshakeWatch {
         public BiFunction<SSLEngine, List<String>, String> getHandshakeApplicationProtocolSelector() {
             return engine.getHandshakeApplicationProtocolSelector();
         }
+    }
+
+    /* One timer thread; a cancelled deadline leaves the queue at once, so finished work holds no memory. */
+    private static ScheduledThreadPoolExecutor timer(String name) {
+        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1,
+                Thread.ofPlatform().daemon().name(name).factory());
+        timer.setRemoveOnCancelPolicy(true);
+        return timer;
     }
 }
