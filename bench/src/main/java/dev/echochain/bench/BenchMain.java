@@ -110,33 +110,17 @@ public final class BenchMain {
         try {
             ids = new Identities(dir);
             startServers();
-            if (only.contains("throughput")) {
-                throughput();
+            section("throughput", this::throughput);
+            section("gateway", this::gatewayComparison);
+            section("plaintext", this::plaintext);
+            section("provider", this::provider);
+            if (System.getenv("BENCH_CANDIDATE_FLAGS") != null) {
+                section("flags", this::candidateFlags);
             }
-            if (only.contains("gateway")) {
-                gatewayComparison();
-            }
-            if (only.contains("plaintext")) {
-                plaintext();
-            }
-            if (only.contains("provider")) {
-                provider();
-            }
-            if (only.contains("flags") && System.getenv("BENCH_CANDIDATE_FLAGS") != null) {
-                candidateFlags();
-            }
-            if (only.contains("grpc-options")) {
-                grpcOptions();
-            }
-            if (only.contains("handshakes")) {
-                handshakes(dir);
-            }
-            if (only.contains("startup")) {
-                startup();
-            }
-            if (only.contains("rotation")) {
-                rotation();
-            }
+            section("grpc-options", this::grpcOptions);
+            section("handshakes", () -> handshakes(dir));
+            section("startup", this::startup);
+            section("rotation", this::rotation);
         } finally {
             for (Proc proc : running.reversed()) {
                 proc.close();
@@ -153,13 +137,34 @@ public final class BenchMain {
         }
     }
 
+    /** One section of the run. */
+    @FunctionalInterface
+    private interface Section {
+        void run() throws Exception;
+    }
+
+    /** Runs a section if selected; a failure is logged and recorded, and the run goes on with the next section. */
+    private void section(String name, Section section) throws IOException {
+        if (!only.contains(name)) {
+            return;
+        }
+        LOGGER.log(Level.INFO, "Section {0}", name);
+        try {
+            section.run();
+        } catch (Exception e) {
+            LOGGER.log(Level.ERROR, "Section " + name + " failed", e);
+            results.put("error_" + name, e.toString());
+            write();
+        }
+    }
+
     /** The image's JVM flags, or BENCH_IMAGE_FLAGS (space-separated) to try others. */
     private static List<String> imageFlags() {
         String flags = System.getenv("BENCH_IMAGE_FLAGS");
         if (flags != null && !flags.isBlank()) {
             return List.of(flags.strip().split("\\s+"));
         }
-        return List.of("-XX:+UseSerialGC", "-Xms48m", "-Xmx48m", "-XX:+UseCompactObjectHeaders",
+        return List.of("-XX:+UseSerialGC", "-Xms48m", "-Xmx64m", "-XX:+UseCompactObjectHeaders",
                 "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED");
     }
 
@@ -450,7 +455,7 @@ public final class BenchMain {
 
         Map<String, List<Double>> perHandshake = new LinkedHashMap<>();
         List<Map<String, Object>> windows = new ArrayList<>();
-        for (int round = mode.name().equals("full") ? -1 : 0; round < mode.handshakeRounds(); round++) {
+        for (int round = mode.name().equals("full") ? -2 : 0; round < mode.handshakeRounds(); round++) {
             for (Map.Entry<String, Proc> server : servers.entrySet()) {
                 Proc proc = server.getValue();
                 double before = proc.cpuSeconds();
@@ -466,6 +471,7 @@ public final class BenchMain {
                 window.put("round", round);
                 window.put("connections_ok", run.ok());
                 window.put("connections_failed", run.failed());
+                window.put("connections_skipped_server_saturated", run.skipped());
                 window.put("seconds", run.seconds());
                 window.put("server_cpu_seconds", cpu);
                 window.put("server_cpu_ms_per_handshake", ms);
@@ -474,8 +480,8 @@ public final class BenchMain {
                 if (run.failed() == 0) {
                     perHandshake.computeIfAbsent(server.getKey(), k -> new ArrayList<>()).add(ms);
                 }
-                LOGGER.log(Level.INFO, "handshakes {0} round {1}: {2} ok, {3} failed, {4} ms CPU each",
-                        server.getKey(), round, run.ok(), run.failed(), String.format("%.2f", ms));
+                LOGGER.log(Level.INFO, "handshakes {0} round {1}: {2} ok, {3} failed, {4} skipped, {5} ms CPU each",
+                        server.getKey(), round, run.ok(), run.failed(), run.skipped(), String.format("%.2f", ms));
             }
         }
         Map<String, Object> summary = new LinkedHashMap<>();

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -26,6 +27,7 @@ import javax.net.ssl.SSLSocket;
 final class Handshakes {
 
     private static final byte[] PREFACE;
+    private static final int MAX_PENDING = 64;
 
     static {
         byte[] magic = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -70,13 +72,18 @@ final class Handshakes {
         }
     }
 
-    /** Outcome of an open-loop run. */
-    record Run(long ok, long failed, double seconds, String firstError) {
+    /** Outcome of an open-loop run; {@code skipped} connections were not offered because 64 were still pending. */
+    record Run(long ok, long failed, long skipped, double seconds, String firstError) {
     }
 
-    /** Opens new connections at a fixed rate, each on its own virtual thread, whatever the earlier ones do. */
+    /**
+     * Opens new connections at a fixed rate, each on its own virtual thread, whatever the earlier ones do, with at
+     * most 64 pending: a server slower than the rate sees a bounded backlog, and the skipped connections say so.
+     */
     static Run openLoop(Identities ids, int port, String expectedId, double rate, Duration length)
             throws InterruptedException {
+        Semaphore pending = new Semaphore(MAX_PENDING);
+        AtomicLong skipped = new AtomicLong();
         long total = Math.round(rate * length.toNanos() / 1e9);
         AtomicLong ok = new AtomicLong();
         AtomicLong failed = new AtomicLong();
@@ -90,6 +97,11 @@ final class Handshakes {
                 if (wait > 0) {
                     LockSupport.parkNanos(wait);
                 }
+                if (!pending.tryAcquire()) {
+                    skipped.incrementAndGet();
+                    done.countDown();
+                    continue;
+                }
                 threads.execute(() -> {
                     try {
                         connect(ids, port, expectedId);
@@ -98,12 +110,13 @@ final class Handshakes {
                         failed.incrementAndGet();
                         firstError.compareAndSet(null, e.toString());
                     } finally {
+                        pending.release();
                         done.countDown();
                     }
                 });
             }
             done.await(30, TimeUnit.SECONDS);
         }
-        return new Run(ok.get(), failed.get(), (System.nanoTime() - start) / 1e9, firstError.get());
+        return new Run(ok.get(), failed.get(), skipped.get(), (System.nanoTime() - start) / 1e9, firstError.get());
     }
 }

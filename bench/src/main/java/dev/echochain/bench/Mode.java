@@ -33,8 +33,8 @@ record Mode(String name, List<Integer> ladder, List<Integer> plainLadder, int ro
             case "quick" -> new Mode("quick", List.of(1, 16, 64), List.of(64), 2, Duration.ofMillis(600),
                     Duration.ofMillis(1000), 1, 100, Duration.ofSeconds(1), 1, 1, Duration.ofSeconds(1), 10,
                     Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofMillis(1500));
-            case "full" -> new Mode("full", List.of(1, 4, 16, 64, 256), List.of(16, 64), 3, Duration.ofSeconds(5),
-                    Duration.ofSeconds(5), 5, 200, Duration.ofSeconds(8), 3, 2, Duration.ofSeconds(8), 100,
+            case "full" -> new Mode("full", List.of(1, 4, 16, 64, 256), List.of(16, 64), 3, Duration.ofSeconds(4),
+                    Duration.ofSeconds(5), 4, 200, Duration.ofSeconds(8), 3, 2, Duration.ofSeconds(8), 100,
                     Duration.ofMillis(200), Duration.ofSeconds(3), Duration.ofSeconds(10));
             default -> throw new IllegalArgumentException("mode must be quick or full, got '" + name + "'");
         };
