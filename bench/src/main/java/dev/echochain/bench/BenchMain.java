@@ -59,6 +59,7 @@ public final class BenchMain {
     private Proc echoServer;
     private Proc gateway;
     private Proc refMtls;
+    private Proc refPlain;
     private Proc echoServerJdk;
     private int echoPort;
     private int echoJdkPort;
@@ -107,6 +108,9 @@ public final class BenchMain {
         results.put("harness_crypto", installAccp());
         results.put("image_flags", String.join(" ", IMAGE_FLAGS));
         Path dir = Files.createTempDirectory(Path.of("/tmp"), "ec-b");
+        // on Ctrl-C or SIGTERM the finally block below does not run; stop the servers anyway
+        Thread stopAll = new Thread(() -> List.copyOf(running).reversed().forEach(Proc::close));
+        Runtime.getRuntime().addShutdownHook(stopAll);
         try {
             ids = new Identities(dir);
             startServers();
@@ -193,7 +197,7 @@ public final class BenchMain {
         refMtlsPort = freePort();
         refMtls = startRef("grpc-java-mtls", refMtlsPort, "mtls", "default");
         refPlainPort = freePort();
-        startRef("grpc-java-plaintext", refPlainPort, "plaintext", "default");
+        refPlain = startRef("grpc-java-plaintext", refPlainPort, "plaintext", "default");
         gatewayPort = freePort();
         gatewayObservePort = freePort();
         gateway = startGateway("echo-gateway", IMAGE_FLAGS, gatewayPort, gatewayObservePort);
@@ -292,7 +296,7 @@ public final class BenchMain {
             Comparison pair = new Comparison("echo-server-vs-grpc-java",
                     "echo-server (Helidon gRPC, mTLS) against grpc-java Netty (BoringSSL), same SVID",
                     "grpc-java", "echo-server", mode.ladder());
-            pair.run(mode, ref, echo);
+            pair.servers(List.of(refMtls), List.of(echoServer)).run(mode, ref, echo);
             comparisons.add(pair);
             write();
         }
@@ -307,7 +311,7 @@ public final class BenchMain {
                     "echo-gateway end to end (HTTPS mTLS, then gRPC mTLS) against echo-server directly (gRPC mTLS); "
                             + "both services on the server cores",
                     "echo-server direct", "echo-gateway", mode.ladder());
-            pair.run(mode, direct, viaGateway);
+            pair.servers(List.of(echoServer), List.of(gateway, echoServer)).run(mode, direct, viaGateway);
             double connections = upstreamConnections() - connectionsBefore;
             long requests = pair.requests("b");
             Map<String, Object> hop = new LinkedHashMap<>();
@@ -358,7 +362,7 @@ public final class BenchMain {
             Comparison pair = new Comparison("grpc-java-plaintext-vs-mtls",
                     "grpc-java Netty: plaintext against mTLS (BoringSSL)", "grpc-java mTLS", "grpc-java plaintext",
                     mode.plainLadder());
-            pair.run(mode, mtls, plain);
+            pair.servers(List.of(refMtls), List.of(refPlain)).run(mode, mtls, plain);
             comparisons.add(pair);
             write();
         }
@@ -370,7 +374,7 @@ public final class BenchMain {
             Comparison pair = new Comparison("echo-server-accp-vs-jdk",
                     "echo-server throughput: native crypto provider (ACCP) against the JDK's", "JDK crypto",
                     "ACCP", mode.plainLadder());
-            pair.run(mode, jdk, accp);
+            pair.servers(List.of(echoServerJdk), List.of(echoServer)).run(mode, jdk, accp);
             comparisons.add(pair);
             write();
         }
@@ -394,7 +398,7 @@ public final class BenchMain {
             Comparison pair = new Comparison("echo-server-grpc-options",
                     "echo-server as built against the same service with Helidon's gRPC metrics and compression off",
                     "as built", "metrics+compression off", mode.plainLadder());
-            pair.run(mode, built, variant);
+            pair.servers(List.of(echoServer), List.of(proc)).run(mode, built, variant);
             comparisons.add(pair);
             write();
         } finally {
@@ -415,7 +419,7 @@ public final class BenchMain {
             Comparison pair = new Comparison("echo-server-candidate-flags",
                     "echo-server throughput: candidate JVM flags (" + String.join(" ", candidate)
                             + ") against the image's", "image flags", "candidate flags", mode.plainLadder());
-            pair.run(mode, image, other);
+            pair.servers(List.of(echoServer), List.of(proc)).run(mode, image, other);
             comparisons.add(pair);
             write();
         } finally {

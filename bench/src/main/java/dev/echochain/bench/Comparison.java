@@ -28,6 +28,10 @@ final class Comparison {
     final Map<String, Object> extra = new LinkedHashMap<>();
     private final Map<Integer, List<Window>> windowsA = new TreeMap<>();
     private final Map<Integer, List<Window>> windowsB = new TreeMap<>();
+    private final Map<Integer, List<Double>> cpuA = new TreeMap<>();
+    private final Map<Integer, List<Double>> cpuB = new TreeMap<>();
+    private List<Proc> serversA = List.of();
+    private List<Proc> serversB = List.of();
     private long requestsA;
     private long requestsB;
 
@@ -39,6 +43,28 @@ final class Comparison {
         this.ladder = ladder;
     }
 
+    /** The processes that serve A and B; their CPU time per valid request is reported beside the throughput. */
+    Comparison servers(List<Proc> a, List<Proc> b) {
+        this.serversA = a;
+        this.serversB = b;
+        return this;
+    }
+
+    private static double cpu(List<Proc> servers) {
+        return servers.stream().mapToDouble(Proc::cpuSeconds).sum();
+    }
+
+    private Window measure(String name, Caller caller, List<Proc> servers, Map<Integer, List<Double>> cpu, int level,
+                           Mode mode) throws InterruptedException {
+        double before = cpu(servers);
+        Window window = Driver.closed(name, caller, level, mode.window());
+        double used = cpu(servers) - before;
+        if (!servers.isEmpty() && window.ok() > 0 && window.failed() == 0) {
+            cpu.computeIfAbsent(level, k -> new ArrayList<>()).add(used * 1e6 / window.ok());
+        }
+        return window;
+    }
+
     void run(Mode mode, Caller a, Caller b) throws InterruptedException {
         for (int slice = 0; slice < mode.warmSlices(); slice++) {
             count(Driver.closed(nameA, a, 64, mode.warmSlice()), true);
@@ -46,8 +72,8 @@ final class Comparison {
         }
         for (int level : ladder) {
             for (int round = 0; round < mode.rounds(); round++) {
-                Window wa = Driver.closed(nameA, a, level, mode.window());
-                Window wb = Driver.closed(nameB, b, level, mode.window());
+                Window wa = measure(nameA, a, serversA, cpuA, level, mode);
+                Window wb = measure(nameB, b, serversB, cpuB, level, mode);
                 count(wa, true);
                 count(wb, false);
                 windowsA.computeIfAbsent(level, k -> new ArrayList<>()).add(wa);
@@ -111,6 +137,11 @@ final class Comparison {
         return Stats.of(ratios);
     }
 
+    /** Server CPU microseconds per valid request, over the rounds. */
+    Stats cpuPerRequest(String side, int level) {
+        return Stats.of((side.equals("a") ? cpuA : cpuB).getOrDefault(level, List.of()));
+    }
+
     Stats throughput(String side, int level) {
         return Stats.of((side.equals("a") ? windowsA : windowsB).getOrDefault(level, List.of()).stream()
                 .filter(w -> w.failed() == 0)
@@ -168,6 +199,7 @@ final class Comparison {
         map.put("p99_ms", percentile(latency, 99));
         map.put("p999_ms", percentile(latency, 99.9));
         map.put("failed", failed(side, level));
+        map.put("server_cpu_us_per_request", stats(cpuPerRequest(side, level)));
         return map;
     }
 

@@ -35,9 +35,10 @@ final class Report {
         for (Comparison pair : comparisons) {
             md.append("\n## ").append(pair.title).append("\n\n");
             md.append("A = ").append(pair.nameA).append(", B = ").append(pair.nameB)
-                    .append(". Ratios are B/A per interleaved round: median (min–max).\n\n");
+                    .append(". Ratios are B/A per interleaved round: median (min–max). Server CPU counts every ")
+                    .append("process that serves the side (for the gateway: gateway and echo-server).\n\n");
             md.append("| in flight | A rps | B rps | B/A rps | A p50/p99/p99.9 ms | B p50/p99/p99.9 ms | B/A p99 "
-                    + "| failed A/B |\n|---|---|---|---|---|---|---|---|\n");
+                    + "| server CPU µs/request A, B | failed A/B |\n|---|---|---|---|---|---|---|---|---|\n");
             for (int level : pair.ladder) {
                 var a = pair.merged("a", level);
                 var b = pair.merged("b", level);
@@ -48,6 +49,8 @@ final class Report {
                         .append(" | ").append(percentiles(a))
                         .append(" | ").append(percentiles(b))
                         .append(" | ").append(pair.p99Ratio(level).text("%.2f"))
+                        .append(" | ").append(pair.cpuPerRequest("a", level).text("%.0f")).append(", ")
+                        .append(pair.cpuPerRequest("b", level).text("%.0f"))
                         .append(" | ").append(pair.failed("a", level)).append("/").append(pair.failed("b", level))
                         .append(" |\n");
             }
