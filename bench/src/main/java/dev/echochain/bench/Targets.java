@@ -95,6 +95,7 @@ final class Targets {
         target.put("limit", (atLeast ? ">= " : "<= ") + format(limit));
         boolean measured = value != null && value.n() > 0 && !Double.isNaN(value.median());
         target.put("value", measured ? value.text(value.median() >= 10 ? "%.0f" : "%.2f") : "not measured");
+        target.put("median", measured ? value.median() : null);
         target.put("met", measured ? (atLeast ? value.median() >= limit : value.median() <= limit) : null);
         return target;
     }
