@@ -134,6 +134,8 @@ main() {
   jars="${REPO_ROOT}/bench/results/tmp/jars-${mode}"
   rm -rf "${logs}"
   mkdir -p "${out}" "${logs}"
+  # a previous run's figures must not mix with this one's
+  rm -f "${out}"/results.json "${out}"/results.md "${out}"/plot.gp "${out}"/*.dat "${out}"/*.png
   snapshot "${jars}"
   log "load average before: $(cut -d ' ' -f 1-3 /proc/loadavg); servers on CPU ${SERVER_CPUS}, load on ${CLIENT_CPUS}"
 
