@@ -41,7 +41,7 @@ class IdentityTest {
     @BeforeEach
     void start() throws IOException {
         dir = Files.createTempDirectory(Path.of("/tmp"), "id-");
-        api = LocalWorkloadApi.builder().trustDomain("echo.local").svidTtl(Duration.ofSeconds(3)).build();
+        api = LocalWorkloadApi.builder().trustDomain("echo.local").svidTtl(Duration.ofHours(1)).build();
     }
 
     @AfterEach
@@ -89,10 +89,14 @@ class IdentityTest {
 
     @Test
     void svidIsNoLongerValidOnceItExpiresWithoutRotation() throws Exception {
-        WorkloadEndpoint endpoint = api.addWorkload(ID, dir.resolve("e.sock"));
+        LocalWorkloadApi shortLived = LocalWorkloadApi.builder()
+                .trustDomain("echo.local")
+                .svidTtl(Duration.ofSeconds(3))
+                .build();
+        WorkloadEndpoint endpoint = shortLived.addWorkload(ID, dir.resolve("e.sock"));
         try (WorkloadIdentity identity = WorkloadIdentity.start(config(endpoint))) {
             assertThat(identity.awaitSvid(Duration.ofSeconds(5)), is(true));
-            api.close();
+            shortLived.close();
 
             long deadline = System.nanoTime() + Duration.ofSeconds(6).toNanos();
             while (identity.hasValidSvid() && System.nanoTime() < deadline) {
@@ -100,6 +104,8 @@ class IdentityTest {
             }
             assertThat("valid after the three-second TTL ran out", identity.hasValidSvid(), is(false));
             assertThat(identity.secondsToExpiry() < 0, is(true));
+        } finally {
+            shortLived.close();
         }
     }
 
