@@ -22,6 +22,7 @@
 #                        throughput,gateway,plaintext,provider,grpc-options,handshakes,startup,rotation
 #   BENCH_IMAGE_FLAGS    JVM flags to measure as "image flags" instead of the images' own (space-separated)
 #   BENCH_GATEWAY_CLIENT h2 (default, Helidon's HTTP/2 client) or h1 (HTTP/1.1 keep-alive) for the gateway load
+#   BENCH_WARM_SLICES    warm-up slices per system before a pair counts (quick 1, full 4)
 #   BENCH_SKIP_BUILD     1 to use the jars already built (default 0)
 #   BENCH_INSTALL        0 to never apt-get install nginx-light and gnuplot-nox when missing (default 1)
 

@@ -90,7 +90,12 @@ public final class BenchMain {
         }
         Set<String> only = Set.of(options.getOrDefault("--only",
                 "throughput,gateway,plaintext,provider,grpc-options,handshakes,startup,rotation").split(","));
-        BenchMain bench = new BenchMain(Mode.of(options.getOrDefault("--mode", "quick")),
+        Mode mode = Mode.of(options.getOrDefault("--mode", "quick"));
+        String warm = System.getenv("BENCH_WARM_SLICES");
+        if (warm != null && !warm.isBlank()) {
+            mode = mode.withWarmSlices(Integer.parseInt(warm.strip()));
+        }
+        BenchMain bench = new BenchMain(mode,
                 Path.of(options.getOrDefault("--jars", "bench/results/tmp/jars")).toAbsolutePath(),
                 Path.of(options.getOrDefault("--out", "bench/results/tmp/quick")).toAbsolutePath(),
                 Path.of(options.getOrDefault("--logs", "bench/results/tmp/logs")).toAbsolutePath(),

@@ -28,6 +28,12 @@ record Mode(String name, List<Integer> ladder, List<Integer> plainLadder, int ro
             int startReps, Duration loadForRss, int rotations, Duration rotationGap,
             Duration settle, Duration training) {
 
+    /** The same mode with another number of warm-up slices per system. */
+    Mode withWarmSlices(int slices) {
+        return new Mode(name, ladder, plainLadder, rounds, window, warmSlice, slices, handshakeRate, handshakeWindow,
+                handshakeRounds, startReps, loadForRss, rotations, rotationGap, settle, training);
+    }
+
     static Mode of(String name) {
         return switch (name) {
             case "quick" -> new Mode("quick", List.of(1, 16, 64), List.of(64), 2, Duration.ofMillis(600),

@@ -1,0 +1,13 @@
+set terminal pngcairo size 900,500 font ',10'
+set logscale x 2
+set xlabel 'requests in flight'
+set ylabel 'throughput (requests/s)'
+set y2label 'p99 latency (ms)'
+set logscale y2 10
+set ytics nomirror
+set y2tics
+set key outside bottom center horizontal
+set grid
+set output 'echo-server-vs-grpc-java.png'
+set title "echo-server (Helidon gRPC, mTLS) against grpc-java Netty (BoringSSL), same SVID" noenhanced
+plot 'echo-server-vs-grpc-java.dat' using 1:2 with linespoints lw 2 title 'grpc-java rps' noenhanced, '' using 1:3 with linespoints lw 2 title 'echo-server rps' noenhanced, '' using 1:4 axes x1y2 with linespoints dt 2 title 'grpc-java p99' noenhanced, '' using 1:5 axes x1y2 with linespoints dt 2 title 'echo-server p99' noenhanced
