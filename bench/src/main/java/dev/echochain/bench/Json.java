@@ -1,5 +1,7 @@
 package dev.echochain.bench;
 
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.util.List;
 import java.util.Map;
 
@@ -39,8 +41,8 @@ final class Json {
             }
             out.append(simple || list.isEmpty() ? "]" : "\n" + indent + "]");
         } else if (value instanceof Double number) {
-            out.append(number.isNaN() || number.isInfinite() ? "null" : String.format("%.4g", number)
-                    .replaceAll("(\\.\\d*?)0+($|e)", "$1$2").replaceAll("\\.($|e)", "$1"));
+            out.append(number.isNaN() || number.isInfinite() ? "null" : BigDecimal.valueOf(number)
+                    .round(new MathContext(4)).stripTrailingZeros().toPlainString());
         } else if (value instanceof Number || value instanceof Boolean) {
             out.append(value);
         } else if (value == null) {

@@ -54,8 +54,16 @@ final class Report {
                         .append(" | ").append(pair.failed("a", level)).append("/").append(pair.failed("b", level))
                         .append(" |\n");
             }
-            pair.extra.forEach((key, value) -> md.append("\n").append(key).append(": `")
-                    .append(Json.write(value).replaceAll("\\s+", " ").strip()).append("`\n"));
+            pair.extra.forEach((key, value) -> {
+                Object shown = value;
+                if (value instanceof Map<?, ?> map && map.containsKey("windows")) {
+                    Map<Object, Object> summary = new java.util.LinkedHashMap<>(map);
+                    summary.remove("windows");
+                    shown = summary;
+                }
+                md.append("\n").append(key).append(": `")
+                        .append(Json.write(shown).replaceAll("\\s+", " ").strip()).append("`\n");
+            });
             md.append("\n![").append(pair.id).append("](").append(pair.id).append(".png)\n");
         }
 
