@@ -33,7 +33,6 @@ import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import io.spiffe.spiffeid.SpiffeId;
-import jakarta.json.Json;
 import jakarta.json.JsonObject;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
@@ -103,12 +102,12 @@ final class EchoHandler implements Handler {
 
         EchoReply reply = call(message);
 
-        JsonObject body = Json.createObjectBuilder()
+        JsonObject body = JsonResponses.JSON.createObjectBuilder()
                 .add("message", reply.getMessage())
-                .add("server", Json.createObjectBuilder()
+                .add("server", JsonResponses.JSON.createObjectBuilder()
                         .add("id", reply.getServerId())
                         .add("caller", reply.getCallerId()))
-                .add("gateway", Json.createObjectBuilder()
+                .add("gateway", JsonResponses.JSON.createObjectBuilder()
                         .add("id", identity.getX509Svid().getSpiffeId().toString())
                         .add("caller", caller.toString()))
                 .build();
@@ -139,7 +138,7 @@ final class EchoHandler implements Handler {
         }
 
         JsonValue value;
-        try (JsonParser parser = Json.createParser(new StringReader(text))) {
+        try (JsonParser parser = JsonResponses.JSON.createParser(new StringReader(text))) {
             parser.next();
             value = parser.getValue();
             if (parser.hasNext()) {

@@ -19,7 +19,6 @@ import io.helidon.webserver.http.Filter;
 import io.helidon.webserver.http.FilterChain;
 import io.helidon.webserver.http.RoutingRequest;
 import io.helidon.webserver.http.RoutingResponse;
-import jakarta.json.Json;
 
 /**
  * The {@code gateway.requests} timer, tagged by status and status family, counting every answer of the HTTPS socket:
@@ -83,7 +82,7 @@ final class RequestMetrics implements Filter, DirectHandler {
 
     private TransportResponse json(Status status, ServerResponseHeaders headers, boolean keepAlive, String reason) {
         record(status.code(), 0);
-        String body = Json.createObjectBuilder()
+        String body = JsonResponses.JSON.createObjectBuilder()
                 .add("error", "the request was refused before routing: " + reason)
                 .build()
                 .toString() + "\n";

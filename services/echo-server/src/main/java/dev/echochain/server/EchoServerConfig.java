@@ -20,6 +20,9 @@ import io.spiffe.spiffeid.SpiffeId;
  * @param allowedCallers  exact SPIFFE IDs that may call ({@code echo.allowed.callers})
  * @param maxMessageBytes longest message accepted, in UTF-8 bytes ({@code echo.max.message.bytes})
  * @param identity        where the Workload API lives
+ * @param maxConnections  open TCP connections on the gRPC socket ({@code server.max.connections}); further ones
+ *                        wait in the kernel's accept queue until one closes, so a flood of new connections cannot
+ *                        exhaust the heap with pending handshakes; -1 for no limit
  */
 public record EchoServerConfig(String host,
                                int port,
@@ -27,7 +30,11 @@ public record EchoServerConfig(String host,
                                Duration shutdownGrace,
                                Set<SpiffeId> allowedCallers,
                                int maxMessageBytes,
-                               IdentityConfig identity) {
+                               IdentityConfig identity,
+                               int maxConnections) {
+
+    /** The default of {@code server.max.connections}. */
+    public static final int DEFAULT_MAX_CONNECTIONS = 1024;
 
     /**
      * Validates the settings.
@@ -44,6 +51,38 @@ public record EchoServerConfig(String host,
         if (maxMessageBytes < 0) {
             throw new IllegalArgumentException("echo.max.message.bytes must be 0 or more, got " + maxMessageBytes);
         }
+        if (maxConnections != -1 && maxConnections < 1) {
+            throw new IllegalArgumentException("server.max.connections must be at least 1, or -1 for no limit, got "
+                    + maxConnections);
+        }
+    }
+
+    /**
+     * Settings with the default connection limit.
+     *
+     * @param host            address to bind both sockets to
+     * @param port            gRPC mutual-TLS port, 0 for ephemeral
+     * @param observePort     plain-HTTP observe port, 0 for ephemeral
+     * @param shutdownGrace   how long in-flight calls may run after SIGTERM
+     * @param allowedCallers  exact SPIFFE IDs that may call
+     * @param maxMessageBytes longest message accepted, in UTF-8 bytes
+     * @param identity        where the Workload API lives
+     */
+    public EchoServerConfig(String host, int port, int observePort, Duration shutdownGrace,
+                            Set<SpiffeId> allowedCallers, int maxMessageBytes, IdentityConfig identity) {
+        this(host, port, observePort, shutdownGrace, allowedCallers, maxMessageBytes, identity,
+                DEFAULT_MAX_CONNECTIONS);
+    }
+
+    /**
+     * The same settings with another connection limit.
+     *
+     * @param value open TCP connections on the gRPC socket, -1 for no limit
+     * @return the changed settings
+     */
+    public EchoServerConfig withMaxConnections(int value) {
+        return new EchoServerConfig(host, port, observePort, shutdownGrace, allowedCallers, maxMessageBytes, identity,
+                value);
     }
 
     /**
@@ -62,7 +101,8 @@ public record EchoServerConfig(String host,
                 PeerAuthorizer.parseIds("echo.allowed.callers",
                         config.get("echo.allowed.callers").asList(String.class).orElse(List.of())),
                 config.get("echo.max.message.bytes").asInt().orElse(65536),
-                IdentityConfig.create(config.get("spiffe")));
+                IdentityConfig.create(config.get("spiffe")),
+                config.get("server.max.connections").asInt().orElse(DEFAULT_MAX_CONNECTIONS));
     }
 
     static void checkPort(String key, int port) {

@@ -2,6 +2,7 @@ package dev.echochain.server;
 
 import java.lang.System.Logger.Level;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import dev.echochain.echo.v1.EchoGrpc;
 import dev.echochain.echo.v1.EchoReply;
@@ -10,9 +11,9 @@ import dev.echochain.identity.PeerIds;
 import dev.echochain.identity.WorkloadIdentity;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
-import io.helidon.metrics.api.Counter;
 import io.helidon.metrics.api.Metrics;
 import io.helidon.metrics.api.Tag;
+import io.helidon.metrics.api.Timer;
 import io.helidon.webserver.grpc.GrpcConnectionContext;
 import io.helidon.webserver.grpc.ServerContextKeys;
 import io.spiffe.spiffeid.SpiffeId;
@@ -27,9 +28,9 @@ public final class EchoService extends EchoGrpc.EchoImplBase {
 
     private final WorkloadIdentity identity;
     private final int maxMessageBytes;
-    private final Counter ok;
-    private final Counter invalid;
-    private final Counter unauthenticated;
+    private final Timer ok;
+    private final Timer invalid;
+    private final Timer unauthenticated;
 
     /**
      * Creates the service.
@@ -47,9 +48,10 @@ public final class EchoService extends EchoGrpc.EchoImplBase {
 
     @Override
     public void echo(EchoRequest request, StreamObserver<EchoReply> response) {
+        long start = System.nanoTime();
         int size = request.getMessageBytes().size();
         if (size > maxMessageBytes) {
-            invalid.increment();
+            record(invalid, start);
             response.onError(Status.INVALID_ARGUMENT
                     .withDescription("message is " + size + " bytes of UTF-8; the limit is " + maxMessageBytes
                             + " bytes (echo.max.message.bytes)")
@@ -63,25 +65,29 @@ public final class EchoService extends EchoGrpc.EchoImplBase {
                 .orElse(null);
         if (caller == null) {
             // Cannot happen on a socket that requires client certificates; refuse rather than answer anonymously.
-            unauthenticated.increment();
+            record(unauthenticated, start);
             LOGGER.log(Level.ERROR, "Refused a call that carried no client SPIFFE ID");
             response.onError(Status.UNAUTHENTICATED
                     .withDescription("the connection carries no client X.509-SVID")
                     .asRuntimeException());
             return;
         }
-        ok.increment();
         response.onNext(EchoReply.newBuilder()
                 .setMessage(request.getMessage())
                 .setServerId(identity.getX509Svid().getSpiffeId().toString())
                 .setCallerId(caller.toString())
                 .build());
         response.onCompleted();
+        record(ok, start);
     }
 
-    private static Counter outcome(String outcome) {
-        return Metrics.globalRegistry().getOrCreate(Counter.builder("echo.calls")
-                .description("echo.v1.Echo/Echo calls by outcome")
+    private static void record(Timer timer, long start) {
+        timer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+    }
+
+    private static Timer outcome(String outcome) {
+        return Metrics.globalRegistry().getOrCreate(Timer.builder("echo.calls")
+                .description("echo.v1.Echo/Echo calls by outcome, with the time the service took to answer")
                 .tags(List.of(Tag.create("outcome", outcome))));
     }
 }

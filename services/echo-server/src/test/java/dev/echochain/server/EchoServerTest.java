@@ -6,6 +6,10 @@ import static org.hamcrest.Matchers.is;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,6 +17,8 @@ import java.util.Comparator;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import dev.echochain.devworkload.IssuedSvid;
@@ -134,6 +140,29 @@ class EchoServerTest {
 
         assertThat(error.getStatus().getCode(), is(Status.Code.UNAVAILABLE));
         assertThat(server.callers().accepted(), is(accepted));
+    }
+
+    @Test
+    void countsAndTimesCallsByOutcomeOnTheObservePort() throws Exception {
+        double ok = callCount("ok");
+        double invalid = callCount("invalid_argument");
+
+        call(api.issue(GATEWAY_ID), "counted");
+        assertThrows(StatusRuntimeException.class, () -> call(api.issue(GATEWAY_ID), "x".repeat(17)));
+
+        assertThat("ok calls", callCount("ok"), is(ok + 1));
+        assertThat("invalid_argument calls", callCount("invalid_argument"), is(invalid + 1));
+    }
+
+    /* echo_calls_seconds_count{outcome=...} from the observe port; -1 while the series is absent. */
+    private static double callCount(String outcome) throws Exception {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            String text = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.observePort()
+                                    + "/observe/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+            Matcher series = Pattern.compile("^echo_calls_seconds_count\\{[^}]*outcome=\"" + outcome
+                    + "\"[^}]*} ([0-9.eE+-]+)$", Pattern.MULTILINE).matcher(text);
+            return series.find() ? Double.parseDouble(series.group(1)) : -1;
+        }
     }
 
     private static EchoReply call(IssuedSvid svid, String message) throws Exception {

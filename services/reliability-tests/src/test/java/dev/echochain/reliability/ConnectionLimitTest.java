@@ -11,6 +11,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,6 +23,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 
 import dev.echochain.gateway.GatewayLimits;
 import dev.echochain.identity.RejectReason;
@@ -168,10 +170,57 @@ class ConnectionLimitTest {
         }
     }
 
+    @Test
+    void echoServerHoldsNewConnectionsBeyondItsLimitWhileTheGatewaysConnectionKeepsServing() throws Exception {
+        try (TestChain chain = TestChain.start(TestChain.Setup.defaults().serverMaxConnections(MAX_CONNECTIONS))) {
+            SSLContext caller = chain.caller(TestChain.EXTERNAL_ID);
+            // the gateway's one upstream connection takes the first slot
+            assertThat(postOnce(chain, caller), is(200));
+            SSLContext asGateway = Peers.context(chain.api.issue(TestChain.GATEWAY_ID), chain.api::bundle,
+                    TestChain.SERVER_ID);
+
+            List<Socket> flood = new ArrayList<>();
+            try {
+                for (int i = 0; i < 300; i++) {
+                    Socket socket = new Socket(InetAddress.getLoopbackAddress(), chain.serverPort());
+                    socket.getOutputStream().write(new byte[] {0x16, 0x03});
+                    flood.add(socket);
+                    TALLY.input("echo-server-connection-flood");
+                }
+                assertThat("a new handshake beyond echo-server's limit waits",
+                        handshakes(asGateway, chain.serverPort(), 700), is(false));
+                assertThat("the gateway's established connection serves during the flood", postOnce(chain, caller),
+                        is(200));
+            } finally {
+                for (Socket socket : flood) {
+                    socket.close();
+                }
+            }
+
+            long start = System.nanoTime();
+            boolean served = handshakes(asGateway, chain.serverPort(), 5000);
+            TALLY.measured("echo_server_handshake_after_flood_ms",
+                    Duration.ofNanos(System.nanoTime() - start).toMillis());
+            assertThat("a new handshake completes once the flood closes", served, is(true));
+        }
+    }
+
+    /* Whether a TLS handshake with the server completes within the time. */
+    private static boolean handshakes(SSLContext context, int port, int timeoutMillis) throws IOException {
+        try (SSLSocket socket = (SSLSocket) context.getSocketFactory()
+                .createSocket(InetAddress.getLoopbackAddress(), port)) {
+            socket.setSoTimeout(timeoutMillis);
+            socket.startHandshake();
+            return true;
+        } catch (SocketTimeoutException e) {
+            return false;
+        }
+    }
+
     private static boolean closed(Socket socket) {
         try {
             return socket.getInputStream().read() == -1;
-        } catch (java.net.SocketTimeoutException e) {
+        } catch (SocketTimeoutException e) {
             return false;
         } catch (IOException e) {
             return true;

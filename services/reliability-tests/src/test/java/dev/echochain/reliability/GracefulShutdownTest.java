@@ -154,7 +154,7 @@ class GracefulShutdownTest {
     }
 
     private static double echoCalls(TestChain chain) throws IOException, InterruptedException {
-        return TestChain.metric(chain.server().observePort(), "echo_calls_total", "outcome=\"ok\"");
+        return TestChain.metric(chain.server().observePort(), "echo_calls_seconds_count", "outcome=\"ok\"");
     }
 
     private static int send(SSLContext caller, int port) throws IOException {

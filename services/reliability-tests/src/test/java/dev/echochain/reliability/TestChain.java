@@ -46,30 +46,37 @@ final class TestChain implements AutoCloseable {
     /**
      * What the test wants of the chain.
      *
-     * @param svidTtl   lifetime of every SVID; the Workload API rotates them at half of it
-     * @param deadline  the gateway's deadline for echo-server
-     * @param limits    the gateway's connection, concurrency and body-time limits
-     * @param faultLink whether the gateway reaches echo-server through a {@link FaultLink}
+     * @param svidTtl              lifetime of every SVID; the Workload API rotates them at half of it
+     * @param deadline             the gateway's deadline for echo-server
+     * @param limits               the gateway's connection, concurrency and body-time limits
+     * @param faultLink            whether the gateway reaches echo-server through a {@link FaultLink}
+     * @param serverMaxConnections echo-server's {@code server.max.connections}
      */
-    record Setup(Duration svidTtl, Duration deadline, GatewayLimits limits, boolean faultLink) {
+    record Setup(Duration svidTtl, Duration deadline, GatewayLimits limits, boolean faultLink,
+                 int serverMaxConnections) {
         static Setup defaults() {
-            return new Setup(Duration.ofHours(1), Duration.ofSeconds(2), GatewayLimits.DEFAULT, false);
+            return new Setup(Duration.ofHours(1), Duration.ofSeconds(2), GatewayLimits.DEFAULT, false,
+                    EchoServerConfig.DEFAULT_MAX_CONNECTIONS);
         }
 
         Setup svidTtl(Duration ttl) {
-            return new Setup(ttl, deadline, limits, faultLink);
+            return new Setup(ttl, deadline, limits, faultLink, serverMaxConnections);
         }
 
         Setup deadline(Duration value) {
-            return new Setup(svidTtl, value, limits, faultLink);
+            return new Setup(svidTtl, value, limits, faultLink, serverMaxConnections);
         }
 
         Setup limits(GatewayLimits value) {
-            return new Setup(svidTtl, deadline, value, faultLink);
+            return new Setup(svidTtl, deadline, value, faultLink, serverMaxConnections);
         }
 
         Setup withFaultLink() {
-            return new Setup(svidTtl, deadline, limits, true);
+            return new Setup(svidTtl, deadline, limits, true, serverMaxConnections);
+        }
+
+        Setup serverMaxConnections(int value) {
+            return new Setup(svidTtl, deadline, limits, faultLink, value);
         }
     }
 
@@ -82,6 +89,7 @@ final class TestChain implements AutoCloseable {
     final FaultLink link;
     final EchoGateway gateway;
     private final int serverPort;
+    private final int serverMaxConnections;
     private volatile EchoServer server;
 
     private TestChain(Setup setup) throws IOException, InterruptedException {
@@ -91,6 +99,7 @@ final class TestChain implements AutoCloseable {
         gatewayEndpoint = api.addWorkload(GATEWAY_ID, dir.resolve("g.sock"));
         serverIdentity = awaitIdentity(serverEndpoint);
         gatewayIdentity = awaitIdentity(gatewayEndpoint);
+        serverMaxConnections = setup.serverMaxConnections();
         server = EchoServer.start(serverConfig(0), serverIdentity);
         serverPort = server.port();
         link = setup.faultLink() ? FaultLink.start(serverPort) : null;
@@ -127,7 +136,8 @@ final class TestChain implements AutoCloseable {
     private EchoServerConfig serverConfig(int port) {
         return new EchoServerConfig("127.0.0.1", port, 0, Duration.ofSeconds(5),
                 Set.of(SpiffeId.parse(GATEWAY_ID)), 65536,
-                new IdentityConfig(serverEndpoint.address(), Duration.ofSeconds(5)));
+                new IdentityConfig(serverEndpoint.address(), Duration.ofSeconds(5)))
+                .withMaxConnections(serverMaxConnections);
     }
 
     EchoServer server() {
