@@ -19,7 +19,7 @@
 #   BENCH_CLIENT_CPUS    CPUs for the load generator (default 1, or 0 on a one-CPU machine)
 #   BENCH_OUT            output directory (default as above)
 #   BENCH_ONLY           comma-separated sections, default all:
-#                        throughput,gateway,plaintext,provider,grpc-options,handshakes,startup,rotation
+#                        throughput,gateway,plaintext,provider,handshakes,startup,rotation
 #   BENCH_IMAGE_FLAGS    JVM flags to measure as "image flags" instead of the images' own (space-separated)
 #   BENCH_GATEWAY_CLIENT h2 (default, Helidon's HTTP/2 client) or h1 (HTTP/1.1 keep-alive) for the gateway load
 #   BENCH_WARM_SLICES    warm-up slices per system before a pair counts (quick 1, full 4)

@@ -35,7 +35,7 @@ import com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider;
  * and reports the ratio of each round, so that a noisy neighbour moves both sides alike.
  *
  * <p>Usage: {@code BenchMain --mode quick|full --jars <dir> --out <dir> --logs <dir> [--server-cpus 0] [--only
- * throughput,gateway,plaintext,provider,grpc-options,handshakes,startup,rotation]}. The jars directory holds a
+ * throughput,gateway,plaintext,provider,handshakes,startup,rotation,soak]}. The jars directory holds a
  * private copy of each runnable jar with its libs ({@code echo-server/}, {@code echo-gateway/}, {@code bench/}), so
  * that a rebuild of a module during a run cannot change the code under test.
  */
@@ -89,7 +89,7 @@ public final class BenchMain {
             options.put(args[i], args[i + 1]);
         }
         Set<String> only = Set.of(options.getOrDefault("--only",
-                "throughput,gateway,plaintext,provider,grpc-options,handshakes,startup,rotation").split(","));
+                "throughput,gateway,plaintext,provider,handshakes,startup,rotation,soak").split(","));
         Mode mode = Mode.of(options.getOrDefault("--mode", "quick"));
         String warm = System.getenv("BENCH_WARM_SLICES");
         if (warm != null && !warm.isBlank()) {
@@ -126,10 +126,10 @@ public final class BenchMain {
             if (System.getenv("BENCH_CANDIDATE_FLAGS") != null) {
                 section("flags", this::candidateFlags);
             }
-            section("grpc-options", this::grpcOptions);
             section("handshakes", () -> handshakes(dir));
             section("startup", this::startup);
             section("rotation", this::rotation);
+            section("soak", this::soak);
         } finally {
             for (Proc proc : running.reversed()) {
                 proc.close();
@@ -382,33 +382,6 @@ public final class BenchMain {
             pair.servers(List.of(echoServerJdk), List.of(echoServer)).run(mode, jdk, accp);
             comparisons.add(pair);
             write();
-        }
-    }
-
-    /** echo-server as built against the same code with Helidon's gRPC metrics and compression off. */
-    private void grpcOptions() throws Exception {
-        int port = freePort();
-        int observe = freePort();
-        Proc proc = Proc.java("echo-server-grpc-options", serverCpus, IMAGE_FLAGS,
-                List.of("-cp", jars.resolve("bench/bench.jar").toString(), GrpcOptionsServer.class.getName()),
-                Map.of("SPIFFE_ENDPOINT_SOCKET", ids.server.address(),
-                        "SERVER_HOST", "127.0.0.1",
-                        "SERVER_PORT", Integer.toString(port),
-                        "OBSERVE_PORT", Integer.toString(observe),
-                        "ECHO_ALLOWED_CALLERS", Identities.GATEWAY_ID + "," + Identities.CLIENT_ID), logs);
-        running.add(proc);
-        awaitReady(observe);
-        try (GrpcCaller built = GrpcCaller.mtls(ids, echoPort, Identities.SERVER_ID);
-             GrpcCaller variant = GrpcCaller.mtls(ids, port, Identities.SERVER_ID)) {
-            Comparison pair = new Comparison("echo-server-grpc-options",
-                    "echo-server as built against the same service with Helidon's gRPC metrics and compression off",
-                    "as built", "metrics+compression off", mode.plainLadder());
-            pair.servers(List.of(echoServer), List.of(proc)).run(mode, built, variant);
-            comparisons.add(pair);
-            write();
-        } finally {
-            proc.close();
-            running.remove(proc);
         }
     }
 
@@ -750,6 +723,64 @@ public final class BenchMain {
         }
         return Double.isInfinite(firstNewEnd) ? new double[] {Double.NaN, Double.NaN}
                 : new double[] {lastOld, firstNewEnd};
+    }
+
+    // ---- the soak: a moderate rate through the gateway for minutes, RSS read after every window
+
+    private void soak() throws Exception {
+        List<Map<String, Object>> windows = new ArrayList<>();
+        List<Double> gatewayRss = new ArrayList<>();
+        List<Double> serverRss = new ArrayList<>();
+        long ok = 0;
+        long failed = 0;
+        String firstError = null;
+        try (HttpsCaller https = new HttpsCaller(ids, gatewayPort)) {
+            for (int i = 0; i < mode.soakWindows(); i++) {
+                Window window = Driver.open("echo-gateway", https, mode.soakRate(), mode.soakWindow());
+                ok += window.ok();
+                failed += window.failed();
+                firstError = firstError == null ? window.firstError() : firstError;
+                Map<String, Object> row = Comparison.describe(window);
+                double g = gateway.rssMib();
+                double s = echoServer.rssMib();
+                row.put("gateway_rss_mib", g);
+                row.put("echo_server_rss_mib", s);
+                gatewayRss.add(g);
+                serverRss.add(s);
+                windows.add(row);
+                LOGGER.log(Level.INFO, "soak {0}/{1}: {2} ok, {3} failed, p99 {4} ms; RSS gateway {5} MiB, "
+                                + "echo-server {6} MiB", i + 1, mode.soakWindows(), window.ok(), window.failed(),
+                        String.format("%.2f", window.p99()), g, s);
+            }
+        }
+        Map<String, Object> section = new LinkedHashMap<>();
+        section.put("load", "open loop through the gateway (HTTPS mTLS, then gRPC mTLS to echo-server)");
+        section.put("rate_rps", mode.soakRate());
+        section.put("seconds", mode.soakWindow().toSeconds() * mode.soakWindows());
+        section.put("requests_ok", ok);
+        section.put("requests_failed", failed);
+        section.put("first_error", firstError);
+        section.put("gateway_rss", rssTrend(gatewayRss));
+        section.put("echo_server_rss", rssTrend(serverRss));
+        section.put("windows", windows);
+        results.put("soak", section);
+        write();
+    }
+
+    /**
+     * RSS at the end of the first window, at the midpoint and at the end, the highest, and the growth over the second
+     * half in percent: a service that leaks keeps growing there, one that is steady has finished warming up.
+     */
+    private static Map<String, Object> rssTrend(List<Double> rss) {
+        Map<String, Object> trend = new LinkedHashMap<>();
+        double mid = rss.get((rss.size() - 1) / 2);
+        double last = rss.getLast();
+        trend.put("first_mib", rss.getFirst());
+        trend.put("mid_mib", mid);
+        trend.put("last_mib", last);
+        trend.put("max_mib", max(rss));
+        trend.put("second_half_growth_percent", (last - mid) * 100 / mid);
+        return trend;
     }
 
     // ---- output

@@ -106,6 +106,35 @@ final class Report {
                     .append(text(rotation.get("gateway_new_svid_ms"), "%.1f")).append(" ms (")
                     .append(text(rotation.get("gateway_new_svid_done_ms"), "%.1f")).append(" ms)\n");
         }
+
+        Map<?, ?> soak = (Map<?, ?>) results.get("soak");
+        if (soak != null) {
+            md.append("\n## Soak\n\n").append(soak.get("seconds")).append(" s at ")
+                    .append(String.format("%.0f", ((Number) soak.get("rate_rps")).doubleValue()))
+                    .append(" requests/s, ").append(soak.get("load")).append(": ").append(soak.get("requests_ok"))
+                    .append(" valid replies, ").append(soak.get("requests_failed")).append(" failed")
+                    .append(soak.get("first_error") == null ? "" : " (first: " + soak.get("first_error") + ")")
+                    .append(".\n\n| window | ok | failed | p50/p99/p99.9 ms | gateway RSS MiB | echo-server RSS MiB ")
+                    .append("|\n")
+                    .append("|---|---|---|---|---|---|\n");
+            int i = 1;
+            for (Object item : (List<?>) soak.get("windows")) {
+                Map<?, ?> w = (Map<?, ?>) item;
+                md.append("| ").append(i++).append(" | ").append(w.get("ok")).append(" | ").append(w.get("failed"))
+                        .append(" | ").append(String.format("%.2f / %.2f / %.2f", w.get("p50_ms"), w.get("p99_ms"),
+                                w.get("p999_ms")))
+                        .append(" | ").append(String.format("%.0f", w.get("gateway_rss_mib")))
+                        .append(" | ").append(String.format("%.0f", w.get("echo_server_rss_mib"))).append(" |\n");
+            }
+            for (String service : List.of("gateway", "echo_server")) {
+                Map<?, ?> t = (Map<?, ?>) soak.get(service + "_rss");
+                md.append("\n").append(service.replace('_', '-')).append(" RSS: ")
+                        .append(String.format("%.0f MiB after the first window, %.0f at the midpoint, %.0f at the end "
+                                        + "(highest %.0f); second half %+.1f%%.", t.get("first_mib"), t.get("mid_mib"),
+                                t.get("last_mib"), t.get("max_mib"), t.get("second_half_growth_percent")));
+            }
+            md.append("\n");
+        }
         return md.toString();
     }
 

@@ -68,6 +68,20 @@ final class Targets {
         } else {
             targets.add(target("7", "SVID rotation under load", null, 0, false));
         }
+        Map<?, ?> soak = (Map<?, ?>) results.get("soak");
+        if (soak != null) {
+            double failed = number(soak.get("requests_failed"));
+            targets.add(target("soak", "failed requests over " + soak.get("seconds") + " s at "
+                    + format(number(soak.get("rate_rps"))) + " requests/s", new Stats(failed, failed, failed, 1), 0,
+                    false));
+            for (String service : List.of("gateway", "echo_server")) {
+                double growth = number(((Map<?, ?>) soak.get(service + "_rss")).get("second_half_growth_percent"));
+                targets.add(target("soak", service.replace('_', '-') + " RSS growth over the soak's second half (%)",
+                        new Stats(growth, growth, growth, 1), 5, false));
+            }
+        } else {
+            targets.add(target("soak", "soak at a moderate rate", null, 0, false));
+        }
         return targets;
     }
 
