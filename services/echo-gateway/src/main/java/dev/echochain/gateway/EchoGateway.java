@@ -40,14 +40,13 @@ public final class EchoGateway extends MtlsServer {
                 identity, callers)
                 .tls(SpiffeTls.server(identity, callers, limits.handshakeTimeout()))
                 .maxTcpConnections(limits.maxConnections())
-                .maxConcurrentRequests(limits.maxConcurrentRequests())
                 .errorHandling(errors -> errors.includeEntity(true))
                 .directHandlers(handlers -> {
                     for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
                         handlers.addHandler(type, metrics);
                     }
                 })
-                .routing(routing(echo, metrics))
+                .routing(routing(echo, metrics, limits.maxConcurrentRequests()))
                 .build()
                 .start();
         EchoGateway gateway = new EchoGateway(server, callers, upstream);
@@ -57,9 +56,12 @@ public final class EchoGateway extends MtlsServer {
         return gateway;
     }
 
-    static HttpRouting.Builder routing(EchoHandler echo, RequestMetrics metrics) {
-        return HttpRouting.builder()
-                .addFilter(metrics)
+    static HttpRouting.Builder routing(EchoHandler echo, RequestMetrics metrics, int maxConcurrentRequests) {
+        HttpRouting.Builder routing = HttpRouting.builder().addFilter(metrics);
+        if (maxConcurrentRequests != -1) {
+            routing.addFilter(new ConcurrencyLimit(maxConcurrentRequests));
+        }
+        return routing
                 .post("/echo", echo)
                 .any("/echo", (request, response) -> {
                     response.header(HeaderNames.ALLOW, "POST");

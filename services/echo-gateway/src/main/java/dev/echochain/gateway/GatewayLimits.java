@@ -21,8 +21,8 @@ import io.helidon.config.Config;
 public record GatewayLimits(int maxConnections, int maxConcurrentRequests, Duration bodyTimeout,
                             Duration handshakeTimeout) {
 
-    /** The defaults: 1024 connections, no request limit, ten seconds for a body and for a handshake. */
-    public static final GatewayLimits DEFAULT = new GatewayLimits(1024, -1, Duration.ofSeconds(10),
+    /** The defaults: 1024 connections, 512 requests at once, ten seconds for a body and for a handshake. */
+    public static final GatewayLimits DEFAULT = new GatewayLimits(1024, 512, Duration.ofSeconds(10),
             SpiffeTls.DEFAULT_HANDSHAKE_TIMEOUT);
 
     /**

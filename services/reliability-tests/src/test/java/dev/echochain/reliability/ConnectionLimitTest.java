@@ -253,7 +253,8 @@ class ConnectionLimitTest {
                 if (reply.status() == 200) {
                     ok++;
                 } else {
-                    HostileInputTest.assertJsonError(reply, 503, "refused before routing");
+                    HostileInputTest.assertJsonError(reply, 503, "(server.max.concurrent.requests)");
+                    assertThat(reply.headers().get("retry-after"), is("1"));
                     refused++;
                 }
             }

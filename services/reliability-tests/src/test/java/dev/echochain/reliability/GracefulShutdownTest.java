@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,8 +15,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import javax.net.ssl.SSLContext;
 
@@ -36,20 +32,15 @@ import org.junit.jupiter.api.Timeout;
 class GracefulShutdownTest {
 
     private static final Tally TALLY = new Tally(GracefulShutdownTest.class);
-    private static final Pattern GATEWAY_PORTS = Pattern.compile(
-            "echo-gateway serving HTTPS over mutual TLS on port (\\d+), observe on port (\\d+)");
-    private static final Pattern SERVER_PORTS = Pattern.compile(
-            "echo-server serving gRPC over mutual TLS on port (\\d+), observe on port (\\d+)");
     private static final byte[] BODY = "{\"message\": \"finish me\"}".getBytes(StandardCharsets.UTF_8);
     private static final int IN_FLIGHT = 6;
 
-    private Process service;
+    private ServiceProcess process;
 
     @AfterEach
     void killService() throws InterruptedException {
-        if (service != null && service.isAlive()) {
-            service.destroyForcibly();
-            service.waitFor(10, TimeUnit.SECONDS);
+        if (process != null) {
+            process.close();
         }
         TALLY.publish();
     }
@@ -57,9 +48,9 @@ class GracefulShutdownTest {
     @Test
     void sigtermUnderLoadCompletesInFlightRequestsRefusesNewOnesAndExitsZero() throws Exception {
         try (TestChain chain = TestChain.start(TestChain.Setup.defaults().withFaultLink())) {
-            Path log = chain.dir.resolve("gateway.log");
-            service = startGateway(chain, log);
-            int[] ports = awaitPorts(log, GATEWAY_PORTS);
+            process = ServiceProcess.gateway(chain, chain.dir.resolve("gateway.log"), "-Xmx128m");
+            int[] ports = process.start(ServiceProcess.GATEWAY_PORTS);
+            Process service = process.process();
             long readySince = System.nanoTime();
             while (TestChain.observeStatus(ports[1], "/observe/health/ready") != 204) {
                 assertThat("the gateway process got ready within 20 s", System.nanoTime() - readySince,
@@ -98,19 +89,19 @@ class GracefulShutdownTest {
             TALLY.measured("exit_after_sigterm_ms", Duration.ofNanos(System.nanoTime() - signalled).toMillis());
 
             assertThat("in-flight requests lost: " + TALLY.lostSamples(), TALLY.lost(), is(0L));
-            assertThat("exit status; log:\n" + Files.readString(log), service.exitValue(), is(0));
+            assertThat("exit status; log:\n" + process.log(), service.exitValue(), is(0));
         }
     }
 
     @Test
     void echoServerSigtermUnderLoadExitsZeroAndTheGatewayAnswersCleanly() throws Exception {
         try (TestChain chain = TestChain.start(TestChain.Setup.defaults())) {
-            Path log = chain.dir.resolve("server.log");
-            ProcessBuilder builder = javaProcess("dev.echochain.server.EchoServerMain", log);
-            builder.environment().put("SPIFFE_ENDPOINT_SOCKET", chain.serverEndpoint.address());
-            builder.environment().put("ECHO_ALLOWED_CALLERS", TestChain.GATEWAY_ID);
-            service = builder.start();
-            int[] ports = awaitPorts(log, SERVER_PORTS);
+            process = ServiceProcess.prepare("dev.echochain.server.EchoServerMain", chain.dir.resolve("server.log"),
+                    "-Xmx128m");
+            process.environment().put("SPIFFE_ENDPOINT_SOCKET", chain.serverEndpoint.address());
+            process.environment().put("ECHO_ALLOWED_CALLERS", TestChain.GATEWAY_ID);
+            int[] ports = process.start(ServiceProcess.SERVER_PORTS);
+            Process service = process.process();
             EchoGateway front = EchoGateway.start(chain.gatewayConfig(ports[0], TestChain.SERVER_ID,
                     Duration.ofSeconds(2)), chain.gatewayIdentity);
             try {
@@ -146,7 +137,7 @@ class GracefulShutdownTest {
                         is(0L));
                 assertThrows(IOException.class, () -> RawHttps.open(caller, ports[0], 2000).close(),
                         "a new connection to the stopped echo-server");
-                assertThat("exit status; log:\n" + Files.readString(log), service.exitValue(), is(0));
+                assertThat("exit status; log:\n" + process.log(), service.exitValue(), is(0));
             } finally {
                 front.stop();
             }
@@ -161,46 +152,5 @@ class GracefulShutdownTest {
         try (RawHttps http = RawHttps.open(caller, port, 10_000)) {
             return http.postEcho(BODY).status();
         }
-    }
-
-    /** A service's main class in a new JVM on this test's class path, on ephemeral loopback ports. */
-    private static ProcessBuilder javaProcess(String mainClass, Path log) {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        ProcessBuilder builder = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx128m",
-                "-cp", classpath, mainClass)
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile());
-        builder.environment().put("SERVER_HOST", "127.0.0.1");
-        builder.environment().put("SERVER_PORT", "0");
-        builder.environment().put("OBSERVE_PORT", "0");
-        builder.environment().put("SERVER_SHUTDOWN_GRACE", "PT10S");
-        return builder;
-    }
-
-    private static Process startGateway(TestChain chain, Path log) throws IOException {
-        ProcessBuilder builder = javaProcess("dev.echochain.gateway.EchoGatewayMain", log);
-        builder.environment().put("SPIFFE_ENDPOINT_SOCKET", chain.gatewayEndpoint.address());
-        builder.environment().put("GATEWAY_UPSTREAM_ADDRESS", "127.0.0.1:" + chain.link.port());
-        builder.environment().put("GATEWAY_UPSTREAM_ID", TestChain.SERVER_ID);
-        builder.environment().put("GATEWAY_UPSTREAM_DEADLINE", "PT5S");
-        builder.environment().put("GATEWAY_ALLOWED_CALLERS", TestChain.EXTERNAL_ID);
-        return builder.start();
-    }
-
-    private int[] awaitPorts(Path log, Pattern ports) throws IOException, InterruptedException {
-        long start = System.nanoTime();
-        while (System.nanoTime() - start < Duration.ofSeconds(30).toNanos()) {
-            if (Files.exists(log)) {
-                Matcher matcher = ports.matcher(Files.readString(log));
-                if (matcher.find()) {
-                    return new int[] {Integer.parseInt(matcher.group(1)), Integer.parseInt(matcher.group(2))};
-                }
-            }
-            assertThat("the service process is running; log:\n" + (Files.exists(log) ? Files.readString(log) : ""),
-                    service.isAlive(), is(true));
-            Thread.sleep(50);
-        }
-        throw new AssertionError("the service did not log its ports within 30 s:\n" + Files.readString(log));
     }
 }
