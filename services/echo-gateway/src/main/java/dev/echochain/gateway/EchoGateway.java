@@ -10,11 +10,13 @@ import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http2.Http2Config;
 
 /** echo-gateway: HTTPS over mutual TLS, the upstream gRPC client, and the plain-HTTP observe socket. */
 public final class EchoGateway extends MtlsServer {
 
     private static final System.Logger LOGGER = System.getLogger(EchoGateway.class.getName());
+    private static final int MAX_STREAMS_PER_CONNECTION = 100;
 
     private final UpstreamClient upstream;
 
@@ -40,6 +42,9 @@ public final class EchoGateway extends MtlsServer {
                 identity, callers)
                 .tls(SpiffeTls.server(identity, callers, limits.handshakeTimeout()))
                 .maxTcpConnections(limits.maxConnections())
+                // Helidon starts a virtual thread for every HTTP/2 stream before any filter runs, so the streams one
+                // connection may open at once bound the work a single client can queue (Helidon's default: 8192)
+                .addProtocol(Http2Config.builder().maxConcurrentStreams(MAX_STREAMS_PER_CONNECTION).build())
                 .errorHandling(errors -> errors.includeEntity(true))
                 .directHandlers(handlers -> {
                     for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
@@ -51,8 +56,9 @@ public final class EchoGateway extends MtlsServer {
                 .start();
         EchoGateway gateway = new EchoGateway(server, callers, upstream);
         LOGGER.log(Level.INFO, "echo-gateway serving HTTPS over mutual TLS on port {0,number,#}, observe on port "
-                + "{1,number,#}; allowed callers: {2}; at most {3,number,#} connections (-1: no limit)",
-                gateway.port(), gateway.observePort(), config.allowedCallers(), limits.maxConnections());
+                + "{1,number,#}; allowed callers: {2}; at most {3,number,#} connections and {4,number,#} requests at "
+                + "once (-1: no limit)", gateway.port(), gateway.observePort(), config.allowedCallers(),
+                limits.maxConnections(), limits.maxConcurrentRequests());
         return gateway;
     }
 

@@ -14,10 +14,6 @@ import java.security.cert.CertificateException;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.echochain.echo.v1.EchoReply;
 import dev.echochain.identity.PeerIds;
@@ -53,11 +49,7 @@ final class EchoHandler implements Handler {
     private static final MediaType CURL_DEFAULT = MediaTypes.APPLICATION_FORM_URLENCODED;
     private static final Duration BODY_TIMEOUT_MARGIN = Duration.ofMillis(250);
 
-    /*
-     * Helidon 4.5 reads request bodies from a blocking NIO channel with no read timeout, so a client that trickles
-     * its body, or stops sending it, would hold a connection for as long as it likes. This timer ends such reads.
-     */
-    private static final ScheduledThreadPoolExecutor BODY_TIMEOUTS = timer("gateway-body-timeout");
+    private static final StalledReads STALLED_READS = new StalledReads("gateway-body-timeout");
 
     private final WorkloadIdentity identity;
     private final UpstreamClient upstream;
@@ -108,7 +100,7 @@ final class EchoHandler implements Handler {
                         .add("id", reply.getServerId())
                         .add("caller", reply.getCallerId()))
                 .add("gateway", JsonResponses.JSON.createObjectBuilder()
-                        .add("id", identity.getX509Svid().getSpiffeId().toString())
+                        .add("id", identity.spiffeId())
                         .add("caller", caller.toString()))
                 .build();
         JsonResponses.send(response, 200, body);
@@ -169,22 +161,17 @@ final class EchoHandler implements Handler {
             return new byte[0];
         }
         long start = System.nanoTime();
-        Thread reader = Thread.currentThread();
-        AtomicBoolean expired = new AtomicBoolean();
         // a client that sends nothing more is only stopped by interrupting the read, which closes the connection
-        ScheduledFuture<?> stalled = BODY_TIMEOUTS.schedule(() -> {
-            expired.set(true);
-            reader.interrupt();
-        }, bodyTimeout.toNanos() + BODY_TIMEOUT_MARGIN.toNanos(), TimeUnit.NANOSECONDS);
+        StalledReads.Read read = STALLED_READS.start(bodyTimeout.plus(BODY_TIMEOUT_MARGIN));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         byte[] buffer = new byte[8192];
         try (InputStream in = request.content().inputStream()) {
-            int read;
-            while ((read = in.read(buffer)) != -1) {
-                if (out.size() + read > maxBodyBytes) {
-                    throw tooLarge(out.size() + (long) read);
+            int length;
+            while ((length = in.read(buffer)) != -1) {
+                if (out.size() + length > maxBodyBytes) {
+                    throw tooLarge(out.size() + (long) length);
                 }
-                out.write(buffer, 0, read);
+                out.write(buffer, 0, length);
                 if (System.nanoTime() - start > bodyTimeout.toNanos()) {
                     // a trickling client: the connection still works, so it hears why
                     throw new GatewayError(408, "the request body took longer than " + bodyTimeout.toMillis()
@@ -195,7 +182,7 @@ final class EchoHandler implements Handler {
             if (e instanceof GatewayError error) {
                 throw error;
             }
-            if (expired.get()) {
+            if (read.finish()) {
                 metrics.record(408, System.nanoTime() - start);
                 LOGGER.log(Level.WARNING, "Closed a connection from {0} whose request body stalled for over {1} ms "
                         + "(gateway.body.timeout)", request.remotePeer().address(), bodyTimeout.toMillis());
@@ -203,10 +190,7 @@ final class EchoHandler implements Handler {
             }
             throw new GatewayError(400, "the request body could not be read: " + e.getMessage());
         } finally {
-            stalled.cancel(false);
-            if (expired.get()) {
-                Thread.interrupted();
-            }
+            read.finish();
         }
         return out.toByteArray();
     }
@@ -288,13 +272,5 @@ final class EchoHandler implements Handler {
         }
         int newline = text.indexOf('\n');
         return newline < 0 ? text : text.substring(0, newline);
-    }
-
-    /* One timer thread; a cancelled deadline leaves the queue at once, so finished work holds no memory. */
-    private static ScheduledThreadPoolExecutor timer(String name) {
-        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1,
-                Thread.ofPlatform().daemon().name(name).factory());
-        timer.setRemoveOnCancelPolicy(true);
-        return timer;
     }
 }

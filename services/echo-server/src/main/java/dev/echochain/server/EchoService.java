@@ -74,7 +74,7 @@ public final class EchoService extends EchoGrpc.EchoImplBase {
         }
         response.onNext(EchoReply.newBuilder()
                 .setMessage(request.getMessage())
-                .setServerId(identity.getX509Svid().getSpiffeId().toString())
+                .setServerId(identity.spiffeId())
                 .setCallerId(caller.toString())
                 .build());
         response.onCompleted();

@@ -23,8 +23,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Far more concurrent requests than a gateway with the images' heap can hold, multiplexed on HTTP/2 while
- * echo-server answers slowly: the gateway answers the excess with a JSON 503 at once, stays up, and serves again.
+ * Far more concurrent requests than the gateway takes on, from many HTTP/2 clients at once, each keeping its
+ * connection at the gateway's stream limit, while echo-server answers slowly: a gateway with the images' heap answers
+ * the excess with a JSON 503 at once, stays up, and serves again.
  */
 @Timeout(120)
 class OverloadTest {
@@ -33,7 +34,10 @@ class OverloadTest {
     /** The heap and GC of the container images (the root POM's Jib jvmFlags). */
     private static final String[] IMAGE_HEAP = {"-XX:+UseSerialGC", "-Xms48m", "-Xmx64m",
         "-XX:+UseCompactObjectHeaders", "-XX:+ExitOnOutOfMemoryError"};
-    private static final int REQUESTS = 4000;
+    /** Clients, each with its own HTTP/2 connection. */
+    private static final int CLIENTS = 40;
+    /** Requests in flight per client: the gateway's limit of concurrent streams per connection. */
+    private static final int STREAMS = 100;
 
     @AfterAll
     static void publish() {
@@ -47,18 +51,29 @@ class OverloadTest {
             int[] ports = gateway.start(ServiceProcess.GATEWAY_PORTS);
             SSLContext caller = chain.caller(TestChain.EXTERNAL_ID);
             URI echo = URI.create("https://127.0.0.1:" + ports[0] + "/echo");
-            try (HttpClient http = chain.httpClient(caller)) {
+            List<HttpClient> clients = new ArrayList<>();
+            for (int i = 0; i < CLIENTS; i++) {
+                clients.add(chain.httpClient(caller));
+            }
+            try {
+                HttpClient http = clients.getFirst();
                 long ready = System.nanoTime();
                 while (status(http, echo) != 200) {
                     assertThat("the gateway answers within 20 s", System.nanoTime() - ready < 20e9, is(true));
                     Thread.sleep(100);
                 }
 
+                for (HttpClient client : clients) {
+                    // one request first, so that every client holds its connection before the flood
+                    assertThat(status(client, echo), is(200));
+                }
                 chain.link.delayReplies(2000);
                 List<CompletableFuture<HttpResponse<String>>> flood = new ArrayList<>();
-                for (int i = 0; i < REQUESTS; i++) {
-                    flood.add(http.sendAsync(request(echo), HttpResponse.BodyHandlers.ofString()));
-                    TALLY.input("concurrent-request-flood");
+                for (int i = 0; i < STREAMS; i++) {
+                    for (HttpClient client : clients) {
+                        flood.add(client.sendAsync(request(echo), HttpResponse.BodyHandlers.ofString()));
+                        TALLY.input("concurrent-request-flood");
+                    }
                 }
                 int ok = 0;
                 int shed = 0;
@@ -89,6 +104,8 @@ class OverloadTest {
                 assertThat("requests shed with 503", shed, greaterThan(0));
                 chain.link.delayReplies(0);
                 assertThat("served again after the flood", status(http, echo), is(200));
+            } finally {
+                clients.forEach(HttpClient::close);
             }
         }
     }

@@ -67,6 +67,7 @@ public final class WorkloadIdentity implements X509Source {
     private final ScheduledExecutorService rewatch = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("workload-api-rewatch").factory());
     private volatile boolean closed;
+    private volatile String spiffeId;
     private volatile boolean connected = true;
 
     private WorkloadIdentity(IdentityConfig config, Clock clock, WorkloadApiClient client) {
@@ -134,6 +135,20 @@ public final class WorkloadIdentity implements X509Source {
                     + config.endpointSocket() + " yet");
         }
         return current;
+    }
+
+    /**
+     * Returns the SPIFFE ID of the current X.509-SVID as text, formatted once per SVID rather than per call.
+     *
+     * @return the workload's own SPIFFE ID, e.g. {@code spiffe://echo.local/ns/echo/sa/echo-server}
+     * @throws IllegalStateException when no SVID has arrived yet
+     */
+    public String spiffeId() {
+        String id = spiffeId;
+        if (id == null) {
+            getX509Svid();
+        }
+        return id;
     }
 
     /**
@@ -255,6 +270,8 @@ public final class WorkloadIdentity implements X509Source {
     private void update(X509Context context) {
         X509Svid next = context.getDefaultSvid();
         bundles.set(context.getX509BundleSet());
+        // java-spiffe's SpiffeId.toString() runs String.format on every call
+        spiffeId = next.getSpiffeId().toString();
         X509Svid previous = svid.getAndSet(next);
         updates.incrementAndGet();
         BigInteger serial = next.getLeaf().getSerialNumber();
