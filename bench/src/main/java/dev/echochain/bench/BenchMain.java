@@ -174,7 +174,7 @@ public final class BenchMain {
             return List.of(flags.strip().split("\\s+"));
         }
         return List.of("-XX:+UseSerialGC", "-Xms48m", "-Xmx64m", "-XX:+UseCompactObjectHeaders",
-                "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED");
+                "-XX:TrimNativeHeapInterval=2000", "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED");
     }
 
     private static String installAccp() {
@@ -735,6 +735,8 @@ public final class BenchMain {
         long failed = 0;
         String firstError = null;
         try (HttpsCaller https = new HttpsCaller(ids, gatewayPort)) {
+            // warm up as every comparison does, so that a soak run on its own starts from warm services
+            Driver.closed("echo-gateway", https, 64, mode.warmSlice().multipliedBy(mode.warmSlices()));
             for (int i = 0; i < mode.soakWindows(); i++) {
                 Window window = Driver.open("echo-gateway", https, mode.soakRate(), mode.soakWindow());
                 ok += window.ok();

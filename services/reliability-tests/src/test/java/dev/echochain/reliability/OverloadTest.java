@@ -33,7 +33,7 @@ class OverloadTest {
     private static final Tally TALLY = new Tally(OverloadTest.class);
     /** The heap and GC of the container images (the root POM's Jib jvmFlags). */
     private static final String[] IMAGE_HEAP = {"-XX:+UseSerialGC", "-Xms48m", "-Xmx64m",
-        "-XX:+UseCompactObjectHeaders", "-XX:+ExitOnOutOfMemoryError"};
+        "-XX:+UseCompactObjectHeaders", "-XX:TrimNativeHeapInterval=2000", "-XX:+ExitOnOutOfMemoryError"};
     /** Clients, each with its own HTTP/2 connection. */
     private static final int CLIENTS = 40;
     /** Requests in flight per client: the gateway's limit of concurrent streams per connection. */
