@@ -5,13 +5,13 @@
 # Builds the harness (bench/target/bench.jar), then runs every comparison in one interleaved run:
 # echo-server against a grpc-java Netty reference, the gateway against echo-server directly, mTLS
 # against plaintext, server CPU per new mTLS connection against nginx (OpenSSL), start-up and memory
-# for the image's JVM settings against the JVM defaults, and SVID rotation under load. The servers
-# are pinned to one set of CPUs and the load generator to another. Writes results.json, results.md,
-# one PNG per compared pair, and the processes' logs.
+# for the image's JVM settings against the JVM defaults, SVID rotation under load, and a soak through
+# the gateway. The servers are pinned to one set of CPUs and the load generator to another. Writes
+# results.json, results.md, one PNG per compared pair, and the processes' logs.
 #
 # Usage: bench/run.sh quick|full
 #   quick  under 2 minutes, a smoke test; figures go to bench/results/tmp/quick (not committed)
-#   full   about 20 minutes, the published figures; they go to bench/results/full
+#   full   about 25 minutes, the published figures; they go to bench/results/full
 #
 # Environment:
 #   JAVA_HOME            JDK 25 (default /usr/lib/jvm/temurin-25-jdk-amd64 when java on PATH is older)
@@ -19,7 +19,7 @@
 #   BENCH_CLIENT_CPUS    CPUs for the load generator (default 1, or 0 on a one-CPU machine)
 #   BENCH_OUT            output directory (default as above)
 #   BENCH_ONLY           comma-separated sections, default all:
-#                        throughput,gateway,plaintext,provider,handshakes,startup,rotation
+#                        throughput,gateway,plaintext,provider,handshakes,startup,rotation,soak
 #   BENCH_IMAGE_FLAGS    JVM flags to measure as "image flags" instead of the images' own (space-separated)
 #   BENCH_GATEWAY_CLIENT h2 (default, Helidon's HTTP/2 client) or h1 (HTTP/1.1 keep-alive) for the gateway load
 #   BENCH_WARM_SLICES    warm-up slices per system before a pair counts (quick 1, full 4)
