@@ -71,24 +71,23 @@ ensure_tool() {
     return
   fi
   log "installing ${package}"
+  # a fresh machine has no package lists yet
+  if [[ -z "${APT_UPDATED:-}" ]]; then
+    apt-get update -qq || log "apt-get update failed; trying the install with the lists there are"
+    APT_UPDATED=1
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${package}" >/dev/null \
     || log "could not install ${package}; ${command} will be left out"
 }
 
-# build: the harness always; the services only when their jars are missing.
+# build: the services and the harness, with the modules they depend on (a fresh clone has none of them installed).
 build() {
   if [[ "${BENCH_SKIP_BUILD:-0}" == "1" ]]; then
     return
   fi
-  local module
-  for module in echo-server echo-gateway; do
-    if [[ ! -f "${REPO_ROOT}/services/${module}/target/${module}.jar" ]]; then
-      log "building services/${module}"
-      "${REPO_ROOT}/mvnw" -B -q -f "${REPO_ROOT}/pom.xml" -pl "services/${module}" package -DskipTests
-    fi
-  done
-  log "building the harness"
-  "${REPO_ROOT}/mvnw" -B -q -f "${REPO_ROOT}/pom.xml" -pl bench package -DskipTests
+  log "building services/echo-server, services/echo-gateway and the harness"
+  "${REPO_ROOT}/mvnw" -B -q -f "${REPO_ROOT}/pom.xml" -pl services/echo-server,services/echo-gateway,bench -am \
+    package -DskipTests
 }
 
 # snapshot DIR: copy each runnable jar and its libs, so that a rebuild elsewhere cannot change a running test.
