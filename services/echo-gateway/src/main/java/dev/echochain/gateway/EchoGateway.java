@@ -16,7 +16,6 @@ import io.helidon.webserver.http2.Http2Config;
 public final class EchoGateway extends MtlsServer {
 
     private static final System.Logger LOGGER = System.getLogger(EchoGateway.class.getName());
-    private static final int MAX_STREAMS_PER_CONNECTION = 100;
 
     private final UpstreamClient upstream;
 
@@ -44,7 +43,7 @@ public final class EchoGateway extends MtlsServer {
                 .maxTcpConnections(limits.maxConnections())
                 // Helidon starts a virtual thread for every HTTP/2 stream before any filter runs, so the streams one
                 // connection may open at once bound the work a single client can queue (Helidon's default: 8192)
-                .addProtocol(Http2Config.builder().maxConcurrentStreams(MAX_STREAMS_PER_CONNECTION).build())
+                .addProtocol(Http2Config.builder().maxConcurrentStreams(limits.maxConcurrentStreams()).build())
                 .errorHandling(errors -> errors.includeEntity(true))
                 .directHandlers(handlers -> {
                     for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
@@ -56,9 +55,10 @@ public final class EchoGateway extends MtlsServer {
                 .start();
         EchoGateway gateway = new EchoGateway(server, callers, upstream);
         LOGGER.log(Level.INFO, "echo-gateway serving HTTPS over mutual TLS on port {0,number,#}, observe on port "
-                + "{1,number,#}; allowed callers: {2}; at most {3,number,#} connections and {4,number,#} requests at "
-                + "once (-1: no limit)", gateway.port(), gateway.observePort(), config.allowedCallers(),
-                limits.maxConnections(), limits.maxConcurrentRequests());
+                + "{1,number,#}; allowed callers: {2}; at most {3,number,#} connections, {4,number,#} requests at "
+                + "once and {5,number,#} streams per HTTP/2 connection (-1: no limit)", gateway.port(),
+                gateway.observePort(), config.allowedCallers(), limits.maxConnections(),
+                limits.maxConcurrentRequests(), limits.maxConcurrentStreams());
         return gateway;
     }
 

@@ -4,19 +4,33 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
 
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import javax.net.ssl.SSLContext;
+
+import io.helidon.common.tls.Tls;
+import io.helidon.common.socket.SocketOptions;
+import io.helidon.http.HeaderNames;
+import io.helidon.webclient.http2.Http2Client;
+import io.helidon.webclient.http2.Http2ClientResponse;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -36,8 +50,12 @@ class OverloadTest {
         "-XX:+UseCompactObjectHeaders", "-XX:TrimNativeHeapInterval=2000", "-XX:+ExitOnOutOfMemoryError"};
     /** Clients, each with its own HTTP/2 connection. */
     private static final int CLIENTS = 40;
-    /** Requests in flight per client: the gateway's limit of concurrent streams per connection. */
+    /** Requests in flight per client. */
     private static final int STREAMS = 100;
+    /** Requests one HTTP/2 client keeps in flight: more than Helidon's client puts on one connection of 100 streams. */
+    private static final int IN_FLIGHT = 256;
+    /** How long that client keeps them in flight. */
+    private static final Duration LOAD = Duration.ofSeconds(10);
 
     @AfterAll
     static void publish() {
@@ -108,6 +126,98 @@ class OverloadTest {
                 clients.forEach(HttpClient::close);
             }
         }
+    }
+
+    /*
+     * Helidon's HTTP/2 client puts new streams only on its newest connection and leaves a full one open and idle, and
+     * Helidon 4.5.0's server keeps an idle connection's finished streams in memory. With 100 streams per connection
+     * this load left 217 idle connections and ran the images' heap out within 20 s; the gateway's stream limit
+     * (server.max.concurrent.streams, 1024) keeps such a client on one connection.
+     */
+    @Test
+    void gatewayWithTheImagesHeapServesOneHttp2ClientWith256RequestsInFlightOnOneConnection() throws Exception {
+        try (TestChain chain = TestChain.start(TestChain.Setup.defaults().withFaultLink());
+             ServiceProcess gateway = ServiceProcess.gateway(chain, chain.dir.resolve("gateway.log"), IMAGE_HEAP)) {
+            int port = gateway.start(ServiceProcess.GATEWAY_PORTS)[0];
+            Http2Client client = Http2Client.builder()
+                    .baseUri("https://127.0.0.1:" + port)
+                    .tls(Tls.builder()
+                            .sslContext(chain.caller(TestChain.EXTERNAL_ID))
+                            .enabledProtocols(List.of("TLSv1.3"))
+                            .endpointIdentificationAlgorithm(Tls.ENDPOINT_IDENTIFICATION_NONE)
+                            .build())
+                    .socketOptions(SocketOptions.builder().tcpNoDelay(true).build())
+                    .build();
+            // one request first, so that the client knows the gateway's SETTINGS before the load starts; until then
+            // Helidon's client opens a connection for every request
+            long ready = System.nanoTime();
+            while (post(client) != null) {
+                assertThat("the gateway answers within 20 s", System.nanoTime() - ready < 20e9, is(true));
+                Thread.sleep(100);
+            }
+            AtomicLong ok = new AtomicLong();
+            AtomicReference<String> failure = new AtomicReference<>();
+            long end = System.nanoTime() + LOAD.toNanos();
+            try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < IN_FLIGHT; i++) {
+                    threads.submit(() -> {
+                        while (System.nanoTime() < end && failure.get() == null) {
+                            String error = post(client);
+                            if (error == null) {
+                                ok.incrementAndGet();
+                            } else {
+                                failure.compareAndSet(null, error);
+                            }
+                        }
+                    });
+                }
+            }
+            int connections = establishedConnections(port);
+            client.closeResource();
+            TALLY.input("requests-in-flight-over-100-streams");
+            TALLY.measured("in_flight_256_requests_answered", ok.get());
+            TALLY.measured("in_flight_256_server_connections", connections);
+
+            assertThat("every request answered 200 with the chain; log:\n" + gateway.log(), failure.get(),
+                    is((String) null));
+            assertThat("the gateway process survived; log:\n" + gateway.log(), gateway.process().isAlive(),
+                    is(true));
+            assertThat("connections the one client left open at the gateway", connections, lessThanOrEqualTo(2));
+        }
+    }
+
+    /** One POST /echo; null when it was answered 200, else what went wrong. */
+    private static String post(Http2Client client) {
+        try (Http2ClientResponse response = client.post("/echo")
+                .header(HeaderNames.CONTENT_TYPE, "application/json")
+                .submit("{\"message\": \"in flight\"}")) {
+            String body = response.as(String.class);
+            return response.status().code() == 200 && body.contains("\"in flight\"") ? null
+                    : response.status().code() + " " + body;
+        } catch (RuntimeException e) {
+            return e.toString();
+        }
+    }
+
+    /** Established TCP connections whose local port is the given one, read from /proc/net/tcp and tcp6. */
+    private static int establishedConnections(int port) throws IOException {
+        String local = String.format(":%04X", port);
+        int count = 0;
+        for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+            Path path = Path.of(table);
+            if (!Files.exists(path)) {
+                continue;
+            }
+            List<String> lines = Files.readAllLines(path);
+            for (String line : lines.subList(1, lines.size())) {
+                String[] fields = line.trim().split("\\s+");
+                // fields: sl, local_address, rem_address, st (01 = ESTABLISHED)
+                if (fields[1].endsWith(local) && fields[3].equals("01")) {
+                    count++;
+                }
+            }
+        }
+        return count;
     }
 
     private static HttpRequest request(URI echo) {
