@@ -20,6 +20,3 @@ plot 'grpc-java-plaintext-vs-mtls.dat' using 1:2 with linespoints lw 2 title 'gr
 set output 'echo-server-accp-vs-jdk.png'
 set title "echo-server throughput: native crypto provider (ACCP) against the JDK's" noenhanced
 plot 'echo-server-accp-vs-jdk.dat' using 1:2 with linespoints lw 2 title 'JDK crypto rps' noenhanced, '' using 1:3 with linespoints lw 2 title 'ACCP rps' noenhanced, '' using 1:4 axes x1y2 with linespoints dt 2 title 'JDK crypto p99' noenhanced, '' using 1:5 axes x1y2 with linespoints dt 2 title 'ACCP p99' noenhanced
-set output 'echo-server-grpc-options.png'
-set title "echo-server as built against the same service with Helidon's gRPC metrics and compression off" noenhanced
-plot 'echo-server-grpc-options.dat' using 1:2 with linespoints lw 2 title 'as built rps' noenhanced, '' using 1:3 with linespoints lw 2 title 'metrics+compression off rps' noenhanced, '' using 1:4 axes x1y2 with linespoints dt 2 title 'as built p99' noenhanced, '' using 1:5 axes x1y2 with linespoints dt 2 title 'metrics+compression off p99' noenhanced
