@@ -4,13 +4,16 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.is;
-import static org.hamcrest.Matchers.lessThanOrEqualTo;
 
+import java.io.DataInputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,12 +28,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 
-import io.helidon.common.tls.Tls;
-import io.helidon.common.socket.SocketOptions;
-import io.helidon.http.HeaderNames;
-import io.helidon.webclient.http2.Http2Client;
-import io.helidon.webclient.http2.Http2ClientResponse;
+import dev.echochain.gateway.GatewayLimits;
+
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -52,7 +54,7 @@ class OverloadTest {
     private static final int CLIENTS = 40;
     /** Requests in flight per client. */
     private static final int STREAMS = 100;
-    /** Requests one HTTP/2 client keeps in flight: more than Helidon's client puts on one connection of 100 streams. */
+    /** Requests one HTTP/2 client keeps in flight on its connection. */
     private static final int IN_FLIGHT = 256;
     /** How long that client keeps them in flight. */
     private static final Duration LOAD = Duration.ofSeconds(10);
@@ -130,72 +132,115 @@ class OverloadTest {
 
     /*
      * Helidon's HTTP/2 client puts new streams only on its newest connection and leaves a full one open and idle, and
-     * Helidon 4.5.0's server keeps an idle connection's finished streams in memory. With 100 streams per connection
-     * this load left 217 idle connections and ran the images' heap out within 20 s; the gateway's stream limit
-     * (server.max.concurrent.streams, 1024) keeps such a client on one connection.
+     * Helidon 4.5.0's server keeps an idle connection's finished streams in memory: with 100 streams per connection,
+     * one such client with 256 requests in flight left 217 idle connections and ran the images' heap out within 20 s.
+     * A stream limit above the request limit keeps any client that respects it on one connection.
      */
     @Test
-    void gatewayWithTheImagesHeapServesOneHttp2ClientWith256RequestsInFlightOnOneConnection() throws Exception {
-        try (TestChain chain = TestChain.start(TestChain.Setup.defaults().withFaultLink());
-             ServiceProcess gateway = ServiceProcess.gateway(chain, chain.dir.resolve("gateway.log"), IMAGE_HEAP)) {
-            int port = gateway.start(ServiceProcess.GATEWAY_PORTS)[0];
-            Http2Client client = Http2Client.builder()
-                    .baseUri("https://127.0.0.1:" + port)
-                    .tls(Tls.builder()
-                            .sslContext(chain.caller(TestChain.EXTERNAL_ID))
-                            .enabledProtocols(List.of("TLSv1.3"))
-                            .endpointIdentificationAlgorithm(Tls.ENDPOINT_IDENTIFICATION_NONE)
-                            .build())
-                    .socketOptions(SocketOptions.builder().tcpNoDelay(true).build())
-                    .build();
-            // one request first, so that the client knows the gateway's SETTINGS before the load starts; until then
-            // Helidon's client opens a connection for every request
-            long ready = System.nanoTime();
-            while (post(client) != null) {
-                assertThat("the gateway answers within 20 s", System.nanoTime() - ready < 20e9, is(true));
-                Thread.sleep(100);
-            }
-            AtomicLong ok = new AtomicLong();
-            AtomicReference<String> failure = new AtomicReference<>();
-            long end = System.nanoTime() + LOAD.toNanos();
-            try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
-                for (int i = 0; i < IN_FLIGHT; i++) {
-                    threads.submit(() -> {
-                        while (System.nanoTime() < end && failure.get() == null) {
-                            String error = post(client);
-                            if (error == null) {
-                                ok.incrementAndGet();
-                            } else {
-                                failure.compareAndSet(null, error);
-                            }
-                        }
-                    });
-                }
-            }
-            int connections = establishedConnections(port);
-            client.closeResource();
-            TALLY.input("requests-in-flight-over-100-streams");
-            TALLY.measured("in_flight_256_requests_answered", ok.get());
-            TALLY.measured("in_flight_256_server_connections", connections);
+    void gatewayAdvertisesMoreStreamsPerConnectionThanItsRequestLimit() throws Exception {
+        try (TestChain chain = TestChain.start(TestChain.Setup.defaults())) {
+            long streams = advertisedMaxConcurrentStreams(chain.caller(TestChain.EXTERNAL_ID), chain.gateway.port());
+            TALLY.measured("advertised_max_concurrent_streams", streams);
 
-            assertThat("every request answered 200 with the chain; log:\n" + gateway.log(), failure.get(),
-                    is((String) null));
-            assertThat("the gateway process survived; log:\n" + gateway.log(), gateway.process().isAlive(),
-                    is(true));
-            assertThat("connections the one client left open at the gateway", connections, lessThanOrEqualTo(2));
+            assertThat("SETTINGS_MAX_CONCURRENT_STREAMS", streams,
+                    is((long) GatewayLimits.DEFAULT.maxConcurrentStreams()));
+            assertThat("streams per connection above the request limit", streams,
+                    greaterThan((long) GatewayLimits.DEFAULT.maxConcurrentRequests()));
         }
     }
 
-    /** One POST /echo; null when it was answered 200, else what went wrong. */
-    private static String post(Http2Client client) {
-        try (Http2ClientResponse response = client.post("/echo")
-                .header(HeaderNames.CONTENT_TYPE, "application/json")
-                .submit("{\"message\": \"in flight\"}")) {
-            String body = response.as(String.class);
-            return response.status().code() == 200 && body.contains("\"in flight\"") ? null
-                    : response.status().code() + " " + body;
-        } catch (RuntimeException e) {
+    @Test
+    void gatewayWithTheImagesHeapServes256RequestsInFlightOnOneHttp2Connection() throws Exception {
+        try (TestChain chain = TestChain.start(TestChain.Setup.defaults().withFaultLink());
+             ServiceProcess gateway = ServiceProcess.gateway(chain, chain.dir.resolve("gateway.log"), IMAGE_HEAP)) {
+            int port = gateway.start(ServiceProcess.GATEWAY_PORTS)[0];
+            URI echo = URI.create("https://127.0.0.1:" + port + "/echo");
+            try (HttpClient client = chain.httpClient(chain.caller(TestChain.EXTERNAL_ID))) {
+                long ready = System.nanoTime();
+                while (status(client, echo) != 200) {
+                    assertThat("the gateway answers within 20 s", System.nanoTime() - ready < 20e9, is(true));
+                    Thread.sleep(100);
+                }
+                AtomicLong ok = new AtomicLong();
+                AtomicReference<String> failure = new AtomicReference<>();
+                long end = System.nanoTime() + LOAD.toNanos();
+                try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+                    for (int i = 0; i < IN_FLIGHT; i++) {
+                        threads.submit(() -> {
+                            while (System.nanoTime() < end && failure.get() == null) {
+                                String error = post(client, echo);
+                                if (error == null) {
+                                    ok.incrementAndGet();
+                                } else {
+                                    failure.compareAndSet(null, error);
+                                }
+                            }
+                        });
+                    }
+                }
+                int connections = establishedConnections(port);
+                TALLY.input("256-requests-in-flight-on-one-connection");
+                TALLY.measured("in_flight_256_requests_answered", ok.get());
+                TALLY.measured("in_flight_256_server_connections", connections);
+
+                assertThat("every request answered 200 with the chain; log:\n" + gateway.log(), failure.get(),
+                        is((String) null));
+                assertThat("the gateway process survived; log:\n" + gateway.log(), gateway.process().isAlive(),
+                        is(true));
+                assertThat("connections the client holds at the gateway", connections, is(1));
+            }
+        }
+    }
+
+    /** One POST /echo; null when it was answered 200 with the message, else what went wrong. */
+    private static String post(HttpClient client, URI echo) {
+        try {
+            HttpResponse<String> response = client.send(request(echo), HttpResponse.BodyHandlers.ofString());
+            return response.statusCode() == 200 && response.body().contains("\"flood\"") ? null
+                    : response.statusCode() + " " + response.body();
+        } catch (IOException e) {
             return e.toString();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return e.toString();
+        }
+    }
+
+    /** Opens an HTTP/2 connection (ALPN h2) and returns SETTINGS_MAX_CONCURRENT_STREAMS from the server's SETTINGS. */
+    private static long advertisedMaxConcurrentStreams(SSLContext caller, int port) throws IOException {
+        try (SSLSocket socket = (SSLSocket) caller.getSocketFactory().createSocket("127.0.0.1", port)) {
+            socket.setSoTimeout(5000);
+            SSLParameters parameters = socket.getSSLParameters();
+            parameters.setApplicationProtocols(new String[] {"h2"});
+            socket.setSSLParameters(parameters);
+            socket.startHandshake();
+            assertThat("ALPN", socket.getApplicationProtocol(), is("h2"));
+            OutputStream out = socket.getOutputStream();
+            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            // an empty SETTINGS frame: length 0, type 4, no flags, stream 0
+            out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0});
+            out.flush();
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            while (true) {
+                int length = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
+                int type = in.readUnsignedByte();
+                int flags = in.readUnsignedByte();
+                in.readInt();
+                byte[] payload = in.readNBytes(length);
+                if (type != 4 || (flags & 1) != 0) {
+                    continue;
+                }
+                ByteBuffer settings = ByteBuffer.wrap(payload);
+                while (settings.remaining() >= 6) {
+                    int id = settings.getShort() & 0xffff;
+                    long value = settings.getInt() & 0xffffffffL;
+                    if (id == 3) {
+                        return value;
+                    }
+                }
+                // absent means unlimited (RFC 9113, section 6.5.2)
+                return Long.MAX_VALUE;
+            }
         }
     }
 
