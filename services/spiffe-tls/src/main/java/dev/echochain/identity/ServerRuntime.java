@@ -2,11 +2,16 @@ package dev.echochain.identity;
 
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import io.helidon.config.Config;
+import io.helidon.config.ConfigMappingException;
 import io.helidon.logging.common.LogConfig;
 
 /**
@@ -19,6 +24,9 @@ import io.helidon.logging.common.LogConfig;
 public final class ServerRuntime {
 
     private static final System.Logger LOGGER = System.getLogger(ServerRuntime.class.getName());
+    /** How Helidon 4.5 words a value it cannot convert; it gives no accessor for the key. */
+    private static final Pattern MAPPING_FAILURE = Pattern.compile("value '(.*)' stored under key '([^']+)'",
+            Pattern.DOTALL);
 
     private ServerRuntime() {
     }
@@ -58,6 +66,10 @@ public final class ServerRuntime {
             LOGGER.log(Level.ERROR, "Invalid configuration of {0}: {1}", service, e.getMessage());
             System.exit(2);
             return;
+        } catch (ConfigMappingException e) {
+            LOGGER.log(Level.ERROR, "Invalid configuration of {0}: {1}", service, describe(e));
+            System.exit(2);
+            return;
         }
 
         WorkloadIdentity workload = WorkloadIdentity.start(identityConfig);
@@ -79,6 +91,29 @@ public final class ServerRuntime {
         }
 
         awaitShutdown(service, running, workload);
+    }
+
+    /**
+     * Says which setting could not be read, from which environment variable, and what form it needs.
+     *
+     * @param e Helidon's failure to convert a configured value
+     * @return one line naming the key, the value and the expected form
+     */
+    static String describe(ConfigMappingException e) {
+        Matcher matcher = MAPPING_FAILURE.matcher(String.valueOf(e.getMessage()));
+        if (!matcher.find()) {
+            return e.getMessage();
+        }
+        String value = matcher.group(1);
+        String key = matcher.group(2);
+        String expected = switch (e.getCause()) {
+            case NumberFormatException ignored -> "a whole number";
+            case DateTimeParseException ignored -> "an ISO-8601 duration such as PT10S";
+            case null -> "another form";
+            default -> "another form (" + e.getCause().getMessage() + ")";
+        };
+        return key + " (environment " + key.toUpperCase(Locale.ROOT).replace('.', '_') + ") is '" + value
+                + "', which is not " + expected;
     }
 
     private static void awaitShutdown(String service, Running running, WorkloadIdentity workload) {
