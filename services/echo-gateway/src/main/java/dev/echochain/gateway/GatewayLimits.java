@@ -41,19 +41,6 @@ public record GatewayLimits(int maxConnections, int maxConcurrentRequests, Durat
             SpiffeTls.DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_STREAMS);
 
     /**
-     * Limits with the default stream limit.
-     *
-     * @param maxConnections        open TCP connections on the HTTPS socket, -1 for no limit
-     * @param maxConcurrentRequests requests handled at once, -1 for no limit
-     * @param bodyTimeout           how long a client may take to send its whole request body
-     * @param handshakeTimeout      how long a client may take to complete its TLS handshake
-     */
-    public GatewayLimits(int maxConnections, int maxConcurrentRequests, Duration bodyTimeout,
-                         Duration handshakeTimeout) {
-        this(maxConnections, maxConcurrentRequests, bodyTimeout, handshakeTimeout, DEFAULT_STREAMS);
-    }
-
-    /**
      * Limits with the default handshake timeout.
      *
      * @param maxConnections        open TCP connections on the HTTPS socket, -1 for no limit

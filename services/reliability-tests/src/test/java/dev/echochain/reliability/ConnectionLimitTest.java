@@ -133,7 +133,8 @@ class ConnectionLimitTest {
     void silentConnectionsLoseTheirSlotAfterTheHandshakeTimeout() throws Exception {
         Duration handshakeTimeout = Duration.ofSeconds(1);
         try (TestChain chain = TestChain.start(TestChain.Setup.defaults()
-                .limits(new GatewayLimits(MAX_CONNECTIONS, -1, Duration.ofSeconds(10), handshakeTimeout)))) {
+                .limits(new GatewayLimits(MAX_CONNECTIONS, -1, Duration.ofSeconds(10), handshakeTimeout,
+                        GatewayLimits.DEFAULT.maxConcurrentStreams())))) {
             SSLContext caller = chain.caller(TestChain.EXTERNAL_ID);
             assertThat(postOnce(chain, caller), is(200));
             long before = chain.gateway.callers().rejected(RejectReason.HANDSHAKE_TIMEOUT);
