@@ -4,7 +4,6 @@ import java.lang.System.Logger.Level;
 
 import dev.echochain.identity.MtlsServer;
 import dev.echochain.identity.PeerAuthorizer;
-import dev.echochain.identity.SpiffeTls;
 import dev.echochain.identity.WorkloadIdentity;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
@@ -38,8 +37,7 @@ public final class EchoGateway extends MtlsServer {
         GatewayLimits limits = config.limits();
         EchoHandler echo = new EchoHandler(identity, upstream, config.maxBodyBytes(), limits.bodyTimeout(), metrics);
         WebServer server = configure(config.host(), config.port(), config.observePort(), config.shutdownGrace(),
-                identity, callers)
-                .tls(SpiffeTls.server(identity, callers, limits.handshakeTimeout()))
+                identity, callers, limits.handshakeTimeout())
                 .maxTcpConnections(limits.maxConnections())
                 // Helidon starts a virtual thread for every HTTP/2 stream before any filter runs, so the streams one
                 // connection may open at once bound the work a single client can queue (Helidon's default: 8192)

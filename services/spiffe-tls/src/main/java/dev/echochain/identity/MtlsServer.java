@@ -44,13 +44,36 @@ public class MtlsServer implements ServerRuntime.Running {
                                                     Duration grace,
                                                     WorkloadIdentity identity,
                                                     PeerAuthorizer callers) {
+        return configure(host, port, observePort, grace, identity, callers, SpiffeTls.DEFAULT_HANDSHAKE_TIMEOUT);
+    }
+
+    /**
+     * As {@link #configure(String, int, int, Duration, WorkloadIdentity, PeerAuthorizer)}, with a handshake timeout of
+     * the service's own: a client that has not completed its TLS handshake by then loses its connection.
+     *
+     * @param host             the address to bind both sockets to
+     * @param port             the mutual-TLS port, 0 for an ephemeral one
+     * @param observePort      the observe port, 0 for an ephemeral one
+     * @param grace            how long in-flight requests may finish on stop
+     * @param identity         the service's workload identity
+     * @param callers          the SPIFFE IDs that may connect
+     * @param handshakeTimeout how long a client may take to complete its TLS handshake
+     * @return a builder to add routing to
+     */
+    public static WebServerConfig.Builder configure(String host,
+                                                    int port,
+                                                    int observePort,
+                                                    Duration grace,
+                                                    WorkloadIdentity identity,
+                                                    PeerAuthorizer callers,
+                                                    Duration handshakeTimeout) {
         WebServerConfig.Builder builder = WebServer.builder()
                 .shutdownHook(false)
                 .host(host)
                 .port(port)
                 .shutdownGracePeriod(grace)
                 .connectionOptions(options -> options.tcpNoDelay(true))
-                .tls(SpiffeTls.server(identity, callers));
+                .tls(SpiffeTls.server(identity, callers, handshakeTimeout));
         Observe.addTo(builder, host, observePort, identity);
         return builder;
     }
